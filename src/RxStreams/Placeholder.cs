@@ -1,0 +1,3 @@
+namespace RxStreams;
+/// <summary>Placeholder.</summary>
+public static class Placeholder { }
