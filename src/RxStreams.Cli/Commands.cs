@@ -1,0 +1,53 @@
+namespace RxStreams.Cli;
+
+/// <summary>What each command does.</summary>
+internal static class Commands
+{
+    /// <summary>The seed's server and client in one process: the server on a free port, the client sending 'Hello World!'.</summary>
+    public static async Task DemoAsync(TextWriter output, CancellationToken cancellationToken)
+    {
+        var server = await Streams.StartServerAsync(SeedExamples.HandleEcho(output), "127.0.0.1", 0, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using (server.ConfigureAwait(false))
+        {
+            output.WriteLine($"Serving on {PythonFormat.Address(server.EndPoints[0])}");
+            var port = ((System.Net.IPEndPoint)server.EndPoints[0]).Port;
+            await SeedExamples.TcpEchoClientAsync("Hello World!", "127.0.0.1", port, output, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C.</summary>
+    public static async Task EchoAsync(string host, int port, bool lines, TextWriter output, CancellationToken cancellationToken)
+    {
+        StreamServer server;
+        IDisposable? subscription = null;
+        if (lines)
+        {
+            server = await Streams.StartServerAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false);
+            subscription = SeedExamples.ServeLineEcho(server);
+        }
+        else
+        {
+            server = await Streams.StartServerAsync(SeedExamples.HandleEcho(output), host, port, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        output.WriteLine($"Serving on {PythonFormat.Address(server.EndPoints[0])}");
+        output.Flush();
+        try
+        {
+            await server.ServeForeverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: stop listening, give connections a moment to finish, then reset the rest.
+        }
+        finally
+        {
+            subscription?.Dispose();
+            await server.ShutdownAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The seed's echo client.</summary>
+    public static Task SendAsync(string host, int port, string message, TextWriter output, CancellationToken cancellationToken) =>
+        SeedExamples.TcpEchoClientAsync(message, host, port, output, cancellationToken);
+}

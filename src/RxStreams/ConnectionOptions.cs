@@ -1,0 +1,107 @@
+using System.Net;
+using System.Reactive.Concurrency;
+
+namespace RxStreams;
+
+/// <summary>
+/// Settings of one connection, shared by <see cref="Streams.OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/>
+/// and every connection a <see cref="StreamServer"/> accepts (asyncio's <c>open_connection</c> keyword arguments).
+/// </summary>
+public class ConnectionOptions
+{
+    private int _limit = Framing.FramingExtensions.DefaultLimit;
+    private int _highWaterMark = DefaultHighWaterMark;
+    private int? _lowWaterMark;
+
+    /// <summary>asyncio's default write high-water mark: 64 KiB.</summary>
+    public const int DefaultHighWaterMark = 64 * 1024;
+
+    /// <summary>
+    /// asyncio's <c>limit</c>: the longest line or separator-terminated frame the reader accepts (64 KiB by default).
+    /// It bounds what a peer can make the process buffer for one frame.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive (asyncio: 'Limit cannot be &lt;= 0').</exception>
+    public int Limit
+    {
+        get => _limit;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _limit = value;
+        }
+    }
+
+    /// <summary>
+    /// The writer's high-water mark in bytes (64 KiB by default): above it <see cref="ConnectionWriter.DrainAsync"/> waits,
+    /// and a synchronous chain feeding the writer stops reading its source.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int HighWaterMark
+    {
+        get => _highWaterMark;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _highWaterMark = value;
+        }
+    }
+
+    /// <summary>
+    /// The writer's low-water mark in bytes: writing resumes at or below it. Defaults to a quarter of
+    /// <see cref="HighWaterMark"/> (16 KiB), as in asyncio.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int LowWaterMark
+    {
+        get => _lowWaterMark ?? _highWaterMark / 4;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _lowWaterMark = value;
+        }
+    }
+
+    /// <summary>Disables Nagle's algorithm (<c>TCP_NODELAY</c>); on by default, as asyncio does for every TCP socket.</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>
+    /// How long <see cref="StreamConnection.DisposeAsync"/> waits for buffered data to reach a peer that does not read
+    /// before it aborts the connection (30 s by default, asyncio's <c>ssl_shutdown_timeout</c>).
+    /// </summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The scheduler every timeout runs on (contract guarantee 7); <see cref="DefaultScheduler.Instance"/> by default.</summary>
+    public IScheduler Scheduler { get; set; } = DefaultScheduler.Instance;
+
+    /// <summary>asyncio's <c>local_addr</c>: the local endpoint to bind before connecting; <see langword="null"/> lets the OS choose.</summary>
+    public IPEndPoint? LocalEndPoint { get; set; }
+
+    internal void Validate()
+    {
+        if (LowWaterMark > HighWaterMark)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LowWaterMark), LowWaterMark, $"The low-water mark must not exceed the high-water mark ({HighWaterMark}).");
+        }
+    }
+}
+
+/// <summary>Settings of a server and of every connection it accepts (asyncio's <c>start_server</c> keyword arguments).</summary>
+public sealed class ServerOptions : ConnectionOptions
+{
+    private int _backlog = 100;
+
+    /// <summary>asyncio's <c>backlog</c>: how many connections the OS queues before they are accepted (100 by default).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int Backlog
+    {
+        get => _backlog;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _backlog = value;
+        }
+    }
+
+    /// <summary>asyncio's <c>reuse_address</c> (<c>SO_REUSEADDR</c>); on by default, as on POSIX in asyncio.</summary>
+    public bool ReuseAddress { get; set; } = true;
+}

@@ -1,0 +1,342 @@
+using System.Runtime.CompilerServices;
+using RxStreams.Decoders;
+using RxStreams.Framing;
+using RxStreams.Internal;
+
+namespace RxStreams;
+
+/// <summary>The pull methods: asyncio's <c>read</c>, <c>readline</c>, <c>readexactly</c>, <c>readuntil</c>, async iteration.</summary>
+public sealed partial class ConnectionReader
+{
+    private enum FrameKind
+    {
+        Line,
+        Until,
+        Exactly,
+    }
+
+    /// <summary>
+    /// asyncio's <c>read(n)</c>. With <paramref name="n"/> &gt; 0: waits until at least one byte is available (or the end),
+    /// then returns at most <paramref name="n"/> of the bytes available. With 0: returns empty at once. With a negative
+    /// value (the default, -1): reads to the end of the input and returns everything. Empty means end of input.
+    /// </summary>
+    /// <param name="n">How many bytes at most; negative for all of them.</param>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>The bytes, owned by the caller.</returns>
+    /// <exception cref="InvalidOperationException">Another consumer is active.</exception>
+    /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(int n = -1, CancellationToken cancellationToken = default)
+    {
+        await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (n == 0)
+            {
+                return ThrowIfFailedAndEmpty(ReadOnlyMemory<byte>.Empty);
+            }
+
+            if (n < 0)
+            {
+                // Nothing is taken from the buffer until the end, so an error part-way loses nothing (asyncio loses it).
+                while (await FillAsync(cancellationToken).ConfigureAwait(false))
+                {
+                }
+
+                return ThrowIfFailedAndEmpty(Take(_buffer.Length));
+            }
+
+            if (_buffer.Length == 0)
+            {
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return ThrowIfFailedAndEmpty(Take(Math.Min(n, _buffer.Length)));
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    /// <summary>
+    /// asyncio's <c>readline()</c>: reads one <c>\n</c>-terminated line, <c>\n</c> included. At the end of the input
+    /// returns the unterminated rest, then empty.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>The line; empty at the end of the input.</returns>
+    /// <exception cref="LimitOverrunException">
+    /// The line is longer than <see cref="Limit"/>. As in asyncio (which raises <c>ValueError</c> here), the buffer is
+    /// first cleared up to and including the line's <c>\n</c> if it has arrived, else entirely; any rest of the line
+    /// that arrives later comes back from the next call as a line.
+    /// </exception>
+    /// <exception cref="IncompleteReadException">The input failed inside a line; <see cref="IncompleteReadException.Partial"/> has its bytes.</exception>
+    /// <exception cref="InvalidOperationException">Another consumer is active.</exception>
+    /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken = default)
+    {
+        var decoder = _lineDecoder ??= SeparatorDecoder.ForLines(_limit, SeparatorDecoder.AtEnd.EmitPartial);
+        return ReadFrameAsync(decoder, FrameKind.Line, cancellationToken);
+    }
+
+    /// <summary>asyncio's <c>readuntil()</c> with its default separator, <c>\n</c>.</summary>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>The bytes up to and including the separator.</returns>
+    /// <inheritdoc cref="ReadUntilAsync(ReadOnlyMemory{byte}, CancellationToken)" path="/exception"/>
+    public ValueTask<ReadOnlyMemory<byte>> ReadUntilAsync(CancellationToken cancellationToken = default) =>
+        ReadUntilCoreAsync([SeparatorDecoder.NewLine], cancellationToken);
+
+    /// <summary>
+    /// asyncio's <c>readuntil(separator)</c>: reads up to and including <paramref name="separator"/>.
+    /// </summary>
+    /// <param name="separator">The separator; at least one byte. It is copied.</param>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>The bytes up to and including the separator.</returns>
+    /// <exception cref="ArgumentException">The separator is empty.</exception>
+    /// <exception cref="LimitOverrunException">
+    /// The frame is longer than <see cref="Limit"/>. The data stays in the buffer; <see cref="LimitOverrunException.Consumed"/>
+    /// says how much can be skipped with <c>ReadAsync(consumed)</c>, as in asyncio.
+    /// </exception>
+    /// <exception cref="IncompleteReadException">
+    /// The input ended (or failed) before the separator; the buffer is cleared and its bytes are in
+    /// <see cref="IncompleteReadException.Partial"/> (<see cref="IncompleteReadException.Expected"/> is <see langword="null"/>).
+    /// </exception>
+    /// <exception cref="InvalidOperationException">Another consumer is active.</exception>
+    /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<ReadOnlyMemory<byte>> ReadUntilAsync(ReadOnlyMemory<byte> separator, CancellationToken cancellationToken = default) =>
+        ReadUntilCoreAsync(Separators.Normalize([separator]), cancellationToken);
+
+    /// <summary>
+    /// Python 3.13's <c>readuntil((sep1, sep2, ...))</c>: reads up to and including whichever separator ends first; on a
+    /// tie, the shortest.
+    /// </summary>
+    /// <param name="separators">One or more separators, each at least one byte. They are copied.</param>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>The bytes up to and including the separator that matched.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="separators"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">No separator, or an empty one (asyncio's two <c>ValueError</c>s).</exception>
+    /// <inheritdoc cref="ReadUntilAsync(ReadOnlyMemory{byte}, CancellationToken)" path="/exception"/>
+    public ValueTask<ReadOnlyMemory<byte>> ReadUntilAsync(IEnumerable<ReadOnlyMemory<byte>> separators, CancellationToken cancellationToken = default) =>
+        ReadUntilCoreAsync(Separators.Normalize(separators), cancellationToken);
+
+    /// <summary>asyncio's <c>readexactly(n)</c>: reads exactly <paramref name="n"/> bytes. The limit does not apply.</summary>
+    /// <param name="n">How many bytes; 0 returns empty at once, even at the end of the input.</param>
+    /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
+    /// <returns>Exactly <paramref name="n"/> bytes.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative (asyncio: 'readexactly size can not be less than zero').</exception>
+    /// <exception cref="IncompleteReadException">
+    /// The input ended (or failed) first: the buffer is cleared, its bytes are in <see cref="IncompleteReadException.Partial"/>
+    /// and <see cref="IncompleteReadException.Expected"/> is <paramref name="n"/>.
+    /// </exception>
+    /// <exception cref="InvalidOperationException">Another consumer is active.</exception>
+    /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask<ReadOnlyMemory<byte>> ReadExactlyAsync(int n, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        if (n == 0)
+        {
+            return ReadAsync(0, cancellationToken);
+        }
+
+        return ReadFrameAsync(new FixedLengthDecoder(n, allowShortLast: false), FrameKind.Exactly, cancellationToken);
+    }
+
+    /// <summary>
+    /// <c>async for line in reader</c>: <c>await foreach (var line in reader)</c> reads lines with
+    /// <see cref="ReadLineAsync"/> until the end of the input. (The reader exposes the pattern rather than
+    /// <see cref="IAsyncEnumerable{T}"/> so that Rx and async LINQ operators never clash on it; use
+    /// <see cref="ReadLinesAsync"/> for an <see cref="IAsyncEnumerable{T}"/>.)
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the iteration.</param>
+    /// <returns>An enumerator of lines, each with its <c>\n</c> (the last may lack it).</returns>
+    public async IAsyncEnumerator<ReadOnlyMemory<byte>> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (line.IsEmpty)
+            {
+                yield break;
+            }
+
+            yield return line;
+        }
+    }
+
+    /// <summary>The lines of the input as an <see cref="IAsyncEnumerable{T}"/> (see <see cref="GetAsyncEnumerator"/>).</summary>
+    /// <param name="cancellationToken">Cancels the iteration.</param>
+    /// <returns>The lines, each with its <c>\n</c> (the last may lack it).</returns>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (line.IsEmpty)
+            {
+                yield break;
+            }
+
+            yield return line;
+        }
+    }
+
+    private ValueTask<ReadOnlyMemory<byte>> ReadUntilCoreAsync(byte[][] separators, CancellationToken cancellationToken) =>
+        ReadFrameAsync(new SeparatorDecoder(separators, _limit, SeparatorDecoder.AtEnd.Throw), FrameKind.Until, cancellationToken);
+
+    private ValueTask<ReadOnlyMemory<byte>> ReadFrameAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    {
+        if (!TryAcquire())
+        {
+            return ReadFrameAfterAcquireAsync(decoder, kind, cancellationToken);
+        }
+
+        bool release = true;
+        try
+        {
+            (decoder as SeparatorDecoder)?.Reset();
+            if (_buffer.Length > 0 && TryDecodeBuffered(decoder, kind, out var frame))
+            {
+                return new ValueTask<ReadOnlyMemory<byte>>(frame);
+            }
+
+            release = false;
+            return ReadFrameSlowAsync(decoder, kind, cancellationToken);
+        }
+        finally
+        {
+            if (release)
+            {
+                Release();
+            }
+        }
+    }
+
+    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameAfterAcquireAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    {
+        await AcquireAfterAsync(null, cancellationToken).ConfigureAwait(false);
+        (decoder as SeparatorDecoder)?.Reset();
+        if (_buffer.Length > 0)
+        {
+            try
+            {
+                if (TryDecodeBuffered(decoder, kind, out var frame))
+                {
+                    Release();
+                    return frame;
+                }
+            }
+            catch
+            {
+                Release();
+                throw;
+            }
+        }
+
+        return await ReadFrameSlowAsync(decoder, kind, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs after the buffer could not supply a frame; owns the reader until it returns.</summary>
+    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameSlowAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await FillAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (TryDecodeBuffered(decoder, kind, out var frame))
+                {
+                    return frame;
+                }
+            }
+
+            return DecodeAtEnd(decoder, kind);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private bool TryDecodeBuffered(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, out ReadOnlyMemory<byte> frame)
+    {
+        try
+        {
+            if (decoder.TryDecode(_buffer.Memory, out frame, out int consumed))
+            {
+                _buffer.Consume(consumed);
+                return true;
+            }
+
+            return false;
+        }
+        catch (LimitOverrunException overrun) when (kind == FrameKind.Line)
+        {
+            // readline: drop the over-long line through its '\n' if it is here, else everything buffered.
+            var buffered = _buffer.Memory.Span;
+            int at = (int)overrun.Consumed;
+            _buffer.Consume(at < buffered.Length && buffered[at] == (byte)'\n' ? at + 1 : buffered.Length);
+            (decoder as SeparatorDecoder)?.Reset();
+            throw;
+        }
+    }
+
+    private ReadOnlyMemory<byte> DecodeAtEnd(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind)
+    {
+        var rest = _buffer.Memory;
+        if (_error is { } error)
+        {
+            if (rest.IsEmpty)
+            {
+                throw error;
+            }
+
+            // The input failed inside a frame: its bytes go with the error, never lost.
+            _buffer.Clear();
+            throw new IncompleteReadException(rest, kind == FrameKind.Exactly ? ((FixedLengthDecoder)decoder).Length : null, error);
+        }
+
+        try
+        {
+            if (decoder.TryDecodeAtEnd(rest, out var frame, out int consumed))
+            {
+                _buffer.Consume(consumed);
+                return frame;
+            }
+        }
+        catch (IncompleteReadException)
+        {
+            _buffer.Clear(); // asyncio clears the buffer when it raises IncompleteReadError
+            throw;
+        }
+
+        // A clean end with nothing buffered: readline returns b''; readuntil and readexactly still raise.
+        return kind switch
+        {
+            FrameKind.Line => ReadOnlyMemory<byte>.Empty,
+            FrameKind.Until => throw new IncompleteReadException(ReadOnlyMemory<byte>.Empty, null),
+            _ => throw new IncompleteReadException(ReadOnlyMemory<byte>.Empty, ((FixedLengthDecoder)decoder).Length),
+        };
+    }
+
+    private ReadOnlyMemory<byte> Take(int count)
+    {
+        var taken = _buffer.Memory[..count];
+        _buffer.Consume(count);
+        return taken;
+    }
+
+    private ReadOnlyMemory<byte> ThrowIfFailedAndEmpty(ReadOnlyMemory<byte> result)
+    {
+        if (result.IsEmpty && _buffer.Length == 0 && _error is { } error)
+        {
+            throw error;
+        }
+
+        return result;
+    }
+
+    private ValueTask AcquireAsync(CancellationToken cancellationToken) =>
+        TryAcquire() ? default : AcquireAfterAsync(null, cancellationToken);
+}

@@ -1,0 +1,152 @@
+using RxStreams.Decoders;
+using RxStreams.Internal;
+
+namespace RxStreams;
+
+/// <summary>
+/// The receiving half of a connection: asyncio's <c>StreamReader</c>, and a cold <see cref="IObservable{T}"/> of the
+/// received byte chunks.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Two ways to consume, one at a time.</b> Subscribe (push: each received chunk is one <c>OnNext</c>; the end of the
+/// input is <c>OnCompleted</c>; an I/O error is <c>OnError</c>), or call the pull methods (<see cref="ReadAsync"/>,
+/// <see cref="ReadLineAsync"/>, <see cref="ReadExactlyAsync"/>, <see cref="ReadUntilAsync(ReadOnlyMemory{byte}, CancellationToken)"/>,
+/// <c>await foreach</c> over lines). A connection's bytes are consumed once: while a subscription is active or a pull
+/// read is pending, a second consumer gets <see cref="InvalidOperationException"/> (as <c>OnError</c> for a subscriber).
+/// Consumers may follow each other: bytes a disposed subscription did not deliver are kept for the next one.
+/// </para>
+/// <para>
+/// <b>Backpressure.</b> The next chunk is read only after the previous <c>OnNext</c> returned, and not while a
+/// <see cref="ConnectionWriter"/> that <c>OnNext</c> wrote to (synchronously) is above its high-water mark. Pull reads
+/// read from the socket only when they need bytes, so the buffer never holds more than the frame being read plus one
+/// receive (asyncio pauses at twice the limit; RxStreams never reads ahead at all).
+/// </para>
+/// <para>
+/// <b>Ownership.</b> Every chunk and frame returned or emitted is immutable memory that belongs to the receiver
+/// (contract guarantee 1); it may share an array with its neighbours, which is never written again.
+/// </para>
+/// <para>
+/// <b>Errors (differs from asyncio on purpose).</b> asyncio raises a stored exception before returning buffered data, so a
+/// reset after a complete message hides it. RxStreams delivers every byte that arrived first: a pull read returns the
+/// buffered frames, and a frame cut short by the error raises <see cref="IncompleteReadException"/> whose
+/// <see cref="IncompleteReadException.Partial"/> holds its bytes and whose <see cref="Exception.InnerException"/> is the
+/// error; only then do reads raise the error itself.
+/// </para>
+/// </remarks>
+public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource
+{
+    private readonly ByteSource _source;
+    private readonly ReadBuffer _buffer = new();
+    private readonly int _limit;
+    private Exception? _error; // the input failed; raised once the buffer is empty
+    private bool _eof;
+    private int _busy; // 1 while a subscription or a pull read owns the buffer
+    private PushSubscription? _lastPush;
+    private SeparatorDecoder? _lineDecoder;
+
+    /// <summary>
+    /// Creates a reader with no connection behind it, fed with <see cref="FeedData"/>, <see cref="FeedEof"/> and
+    /// <see cref="SetException"/> (asyncio's <c>StreamReader(limit)</c>): for tests and in-memory pipes.
+    /// </summary>
+    /// <param name="limit">asyncio's <c>limit</c>: the longest line or separator-terminated frame; 64 KiB by default.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive (asyncio: 'Limit cannot be &lt;= 0').</exception>
+    public ConnectionReader(int limit = Framing.FramingExtensions.DefaultLimit)
+        : this(new FedSource(), limit)
+    {
+    }
+
+    internal ConnectionReader(ByteSource source, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        _source = source;
+        _limit = limit;
+    }
+
+    /// <summary>asyncio's <c>limit</c>: the longest line or separator-terminated frame accepted.</summary>
+    public int Limit => _limit;
+
+    /// <summary>asyncio's <c>at_eof()</c>: the end of the input has been reached and every byte has been read.</summary>
+    public bool AtEof => _buffer.Length == 0 && (_eof || _source.InputEnded);
+
+    /// <summary>asyncio's <c>exception()</c>: the error that ended (or will end) the input, or <see langword="null"/>.</summary>
+    public Exception? Exception => _error ?? _source.PendingError;
+
+    /// <summary>Bytes received and not yet consumed.</summary>
+    public int BufferedLength => _buffer.Length;
+
+    /// <summary>The connection's writer, flushed before this reader waits for data (pull-style request/response).</summary>
+    internal ConnectionWriter? OwnWriter { get; set; }
+
+    /// <summary>Whether emitted chunks are owned, immutable memory: always.</summary>
+    bool IOwnedMemorySource.EmitsOwnedMemory => true;
+
+    /// <summary>asyncio's <c>feed_data()</c>: appends a copy of <paramref name="data"/> (only for a reader created with <see cref="ConnectionReader(int)"/>).</summary>
+    /// <param name="data">The bytes; empty data is ignored.</param>
+    /// <exception cref="InvalidOperationException">The reader belongs to a connection, or <see cref="FeedEof"/> was called.</exception>
+    public void FeedData(ReadOnlySpan<byte> data) => FedSource.Feed(data);
+
+    /// <summary>asyncio's <c>feed_eof()</c>: marks the end of the input. Calling it twice is fine.</summary>
+    /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
+    public void FeedEof() => FedSource.FeedEof();
+
+    /// <summary>asyncio's <c>set_exception()</c>: the input fails with <paramref name="error"/> once the bytes fed before it are read; <see langword="null"/> clears it.</summary>
+    /// <param name="error">The error.</param>
+    /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
+    public void SetException(Exception? error) => FedSource.SetException(error);
+
+    private FedSource FedSource => _source as FedSource
+        ?? throw new InvalidOperationException("This reader belongs to a connection; only a reader created with new ConnectionReader(limit) can be fed.");
+
+    /// <summary>Receives more bytes; false at the end of the input, whether clean (<c>_eof</c>) or failed (<c>_error</c>).</summary>
+    private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
+    {
+        if (_eof || _error is not null)
+        {
+            return false;
+        }
+
+        if (OwnWriter is { HasUnflushedData: true } writer)
+        {
+            // Request/response in pull style: what was written must leave before we wait for the answer.
+            writer.FlushNow();
+        }
+
+        try
+        {
+            if (await _source.ReceiveAsync(_buffer, cancellationToken).ConfigureAwait(false) > 0)
+            {
+                return true;
+            }
+
+            _eof = true;
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _error = error;
+        }
+
+        return false;
+    }
+
+    private bool TryAcquire() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
+
+    private void Release() => Volatile.Write(ref _busy, 0);
+
+    /// <summary>Waits for a disposed subscription to wind down, then takes the reader; throws if it is really busy.</summary>
+    private async ValueTask AcquireAfterAsync(PushSubscription? winding, CancellationToken cancellationToken)
+    {
+        while (!TryAcquire())
+        {
+            winding ??= Volatile.Read(ref _lastPush);
+            if (winding is { IsDisposed: true, Completion.IsCompleted: false })
+            {
+                await winding.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                winding = null;
+                continue;
+            }
+
+            ThrowHelper.ThrowSecondConsumer();
+        }
+    }
+}

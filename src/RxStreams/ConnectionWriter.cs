@@ -1,0 +1,529 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using RxStreams.Internal;
+
+namespace RxStreams;
+
+/// <summary>
+/// The sending half of a connection: asyncio's <c>StreamWriter</c>, and an <see cref="IObserver{T}"/> of byte chunks so
+/// that <c>reader.Lines().Subscribe(writer)</c> is an echo server.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Buffering and batching.</b> <see cref="Write(ReadOnlySpan{byte})"/> copies the bytes into the writer's buffer and
+/// returns; the bytes leave in one gathered send per flush, never one send per call. Writes made while a reader is
+/// dispatching a received chunk (a synchronous Rx chain) are flushed when that dispatch ends; other writes are flushed
+/// from the thread pool, by <see cref="DrainAsync"/>, or before the connection's own reader waits for data.
+/// </para>
+/// <para>
+/// <b>Backpressure.</b> Above <see cref="HighWaterMark"/> (64 KiB) the writer is paused until its buffer drops to
+/// <see cref="LowWaterMark"/> (16 KiB): <see cref="DrainAsync"/> waits, and a reader whose synchronous chain writes here
+/// stops reading its socket, so the slow peer's TCP window pushes back on the fast one (contract guarantee 5).
+/// </para>
+/// <para>
+/// <b>After close.</b> Unlike asyncio, which drops such data silently, writing after <see cref="Close"/> or
+/// <see cref="WriteEof"/> throws <see cref="InvalidOperationException"/>, and writing to a connection that was lost
+/// throws the <see cref="IOException"/> that ended it, so a write is never silently lost.
+/// </para>
+/// <para>Thread safety: every member may be called from any thread.</para>
+/// </remarks>
+public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem
+{
+    private readonly Transport _transport;
+    private readonly Lock _lock = new();
+    private readonly SendQueue _queue = new();
+    private long _buffered; // queued + being sent: asyncio's get_write_buffer_size()
+    private int _highWaterMark;
+    private int _lowWaterMark;
+    private bool _paused;
+    private OutputState _state;
+    private Exception? _failure; // set when the transport dies; writes and drains raise it
+    private TaskCompletionSource? _resumed;
+    private int _sending;
+    private int _flushScheduled;
+
+    internal ConnectionWriter(Transport transport, ConnectionOptions options)
+    {
+        _transport = transport;
+        _highWaterMark = options.HighWaterMark;
+        _lowWaterMark = options.LowWaterMark;
+        transport.Writer = this;
+    }
+
+    private enum OutputState
+    {
+        Open,
+        EofRequested,
+        EofSent,
+        Closing,
+        Closed,
+    }
+
+    /// <summary>The high-water mark in bytes (asyncio: 64 KiB).</summary>
+    public int HighWaterMark => Volatile.Read(ref _highWaterMark);
+
+    /// <summary>The low-water mark in bytes (asyncio: 16 KiB).</summary>
+    public int LowWaterMark => Volatile.Read(ref _lowWaterMark);
+
+    /// <summary>Bytes written and not yet handed to the operating system (asyncio's <c>get_write_buffer_size()</c>).</summary>
+    public long BufferSize
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _buffered;
+            }
+        }
+    }
+
+    /// <summary>Whether the buffer went above the high-water mark and has not yet dropped to the low-water mark.</summary>
+    public bool IsPaused => Volatile.Read(ref _paused);
+
+    /// <summary>asyncio's <c>can_write_eof()</c>: whether <see cref="WriteEof"/> can half-close (true for TCP and Unix sockets).</summary>
+    public bool CanWriteEof => _transport.CanShutdownSend;
+
+    /// <summary>asyncio's <c>is_closing()</c>: true once <see cref="Close"/> or <see cref="Abort"/> was called or the connection was lost. A peer's EOF does not set it.</summary>
+    public bool IsClosing => _transport.IsClosing;
+
+    /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>).</summary>
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+
+    /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>).</summary>
+    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>The socket (asyncio's <c>get_extra_info('socket')</c>); <see langword="null"/> for transports without one. Do not read from or write to it directly.</summary>
+    public Socket? Socket => _transport.Socket;
+
+    internal Transport Transport => _transport;
+
+    /// <summary>
+    /// asyncio's <c>get_extra_info(name, default)</c>: <c>"peername"</c>, <c>"sockname"</c> (as <see cref="EndPoint"/>) and
+    /// <c>"socket"</c>; any other name gives <paramref name="defaultValue"/>.
+    /// </summary>
+    /// <param name="name">The key.</param>
+    /// <param name="defaultValue">What to return for an unknown key or a missing value.</param>
+    /// <returns>The value, or <paramref name="defaultValue"/>.</returns>
+    public object? GetExtraInfo(string name, object? defaultValue = null) => name switch
+    {
+        "peername" => RemoteEndPoint ?? defaultValue,
+        "sockname" => LocalEndPoint ?? defaultValue,
+        "socket" => Socket ?? defaultValue,
+        _ => defaultValue,
+    };
+
+    /// <summary>
+    /// asyncio's <c>set_write_buffer_limits(high, low)</c>: given only <paramref name="high"/>, low is a quarter of it;
+    /// given only <paramref name="low"/>, high is four times it; given neither, 64 KiB and 16 KiB.
+    /// </summary>
+    /// <param name="high">The high-water mark in bytes.</param>
+    /// <param name="low">The low-water mark in bytes.</param>
+    /// <exception cref="ArgumentOutOfRangeException">Unless high ≥ low ≥ 0.</exception>
+    public void SetWriteBufferLimits(int? high = null, int? low = null)
+    {
+        int newHigh = high ?? (low is { } l ? 4 * l : ConnectionOptions.DefaultHighWaterMark);
+        int newLow = low ?? newHigh / 4;
+        if (newLow < 0 || newHigh < newLow)
+        {
+            throw new ArgumentOutOfRangeException(nameof(high), $"high ({newHigh}) must be >= low ({newLow}) must be >= 0");
+        }
+
+        TaskCompletionSource? resumed;
+        lock (_lock)
+        {
+            _highWaterMark = newHigh;
+            _lowWaterMark = newLow;
+            resumed = UpdatePauseState();
+        }
+
+        resumed?.TrySetResult();
+    }
+
+    /// <summary>Writes <paramref name="data"/> (copied; the caller may reuse it at once).</summary>
+    /// <param name="data">The bytes; an empty span does nothing.</param>
+    /// <exception cref="InvalidOperationException">After <see cref="WriteEof"/> or <see cref="Close"/>.</exception>
+    /// <exception cref="IOException">The connection was lost (the exception that ended it).</exception>
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (_state != OutputState.Open || _failure is not null)
+            {
+                ThrowNotWritable();
+            }
+
+            _queue.Write(data);
+            _buffered += data.Length;
+            if (!_paused && _buffered > _highWaterMark)
+            {
+                Volatile.Write(ref _paused, true);
+            }
+        }
+
+        RequestFlush();
+    }
+
+    /// <inheritdoc cref="Write(ReadOnlySpan{byte})"/>
+    public void Write(ReadOnlyMemory<byte> data) => Write(data.Span);
+
+    /// <inheritdoc cref="Write(ReadOnlySpan{byte})"/>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is <see langword="null"/>.</exception>
+    public void Write(byte[] data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        Write(data.AsSpan());
+    }
+
+    /// <summary>asyncio's <c>writelines()</c>: writes each item in order; they leave together, under the same flow control as <see cref="Write(ReadOnlySpan{byte})"/>.</summary>
+    /// <param name="data">The chunks.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="data"/> is <see langword="null"/>.</exception>
+    /// <exception cref="InvalidOperationException">After <see cref="WriteEof"/> or <see cref="Close"/>.</exception>
+    /// <exception cref="IOException">The connection was lost.</exception>
+    public void WriteLines(IEnumerable<ReadOnlyMemory<byte>> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        foreach (var chunk in data)
+        {
+            Write(chunk.Span);
+        }
+    }
+
+    /// <summary>
+    /// asyncio's <c>drain()</c>: sends what is buffered and, when the buffer is above the high-water mark, waits until it
+    /// drops to the low-water mark. Returns at once otherwise. Any number of callers may wait at the same time.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels this wait only.</param>
+    /// <returns>A task that completes when writing may go on.</returns>
+    /// <exception cref="IOException">The connection was lost, or is closed (asyncio: <c>ConnectionResetError('Connection lost')</c>), or was aborted while waiting.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask DrainAsync(CancellationToken cancellationToken = default)
+    {
+        if (_transport.TerminalError is { } error)
+        {
+            return ValueTask.FromException(error);
+        }
+
+        if (_transport.IsClosed)
+        {
+            return ValueTask.FromException(ThrowHelper.CreateConnectionLost());
+        }
+
+        FlushNow();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
+        return IsPaused ? WaitForDrainAsync(cancellationToken) : default;
+    }
+
+    /// <summary>
+    /// asyncio's <c>write_eof()</c>: half-closes the connection (TCP FIN) once everything buffered is sent; the peer's data
+    /// can still be read. Idempotent; does nothing once closing.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The transport cannot half-close (see <see cref="CanWriteEof"/>).</exception>
+    public void WriteEof()
+    {
+        if (!CanWriteEof)
+        {
+            throw new NotSupportedException("This transport cannot half-close; use Close().");
+        }
+
+        bool shutdownNow;
+        lock (_lock)
+        {
+            if (_state != OutputState.Open)
+            {
+                return;
+            }
+
+            _state = OutputState.EofRequested;
+            shutdownNow = _queue.IsEmpty && _sending == 0;
+            if (shutdownNow)
+            {
+                _state = OutputState.EofSent;
+            }
+        }
+
+        if (shutdownNow)
+        {
+            _transport.ShutdownSend();
+        }
+        else
+        {
+            FlushNow();
+        }
+    }
+
+    /// <summary>
+    /// asyncio's <c>close()</c>: sends what is buffered, then closes the connection. Returns at once; await
+    /// <see cref="WaitClosedAsync"/> to know when it is closed. Idempotent. Bytes already received stay readable.
+    /// </summary>
+    public void Close()
+    {
+        bool closeNow;
+        lock (_lock)
+        {
+            if (_state >= OutputState.Closing)
+            {
+                return;
+            }
+
+            _state = OutputState.Closing;
+            closeNow = _queue.IsEmpty && _sending == 0;
+        }
+
+        _transport.MarkClosing();
+        if (closeNow)
+        {
+            _transport.Close();
+        }
+        else
+        {
+            FlushNow();
+        }
+    }
+
+    /// <summary>
+    /// asyncio's <c>transport.abort()</c>: discards what is buffered and resets the connection at once. Pending
+    /// <see cref="DrainAsync"/> calls fail (asyncio lets them succeed although the data was thrown away).
+    /// </summary>
+    public void Abort() => _transport.Abort();
+
+    /// <summary>
+    /// asyncio's <c>wait_closed()</c>: completes once the connection is closed. Raises the <see cref="IOException"/> that
+    /// ended it if it was lost (for example reset by the peer). Cancelling one wait does not affect any other.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels this wait only.</param>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    public Task WaitClosedAsync(CancellationToken cancellationToken = default) => _transport.WaitClosedAsync(cancellationToken);
+
+    /// <summary><c>OnNext</c> writes the chunk: see <see cref="Write(ReadOnlyMemory{byte})"/>.</summary>
+    /// <param name="value">The bytes.</param>
+    void IObserver<ReadOnlyMemory<byte>>.OnNext(ReadOnlyMemory<byte> value) => Write(value.Span);
+
+    /// <summary>The source ended: flush, then half-close (<see cref="WriteEof"/>), or close where half-close is impossible.</summary>
+    void IObserver<ReadOnlyMemory<byte>>.OnCompleted()
+    {
+        if (CanWriteEof)
+        {
+            WriteEof();
+        }
+        else
+        {
+            Close();
+        }
+    }
+
+    /// <summary>The source failed: abort the connection (the peer sees a reset, not a clean end).</summary>
+    /// <param name="error">The source's error.</param>
+    void IObserver<ReadOnlyMemory<byte>>.OnError(Exception error) => Abort();
+
+    /// <summary>Runs a flush requested outside any reader's dispatch.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        Volatile.Write(ref _flushScheduled, 0);
+        FlushNow();
+    }
+
+    /// <summary>Called by a <see cref="WriteBatch"/> when the dispatch that wrote here ends.</summary>
+    internal void FlushFromBatch() => FlushNow();
+
+    /// <summary>Whether bytes are queued and no send is running (the connection's reader flushes before it waits).</summary>
+    internal bool HasUnflushedData => Volatile.Read(ref _sending) == 0 && !_queue.IsEmpty;
+
+    /// <summary>Starts sending whatever is queued, on this thread, unless a send is already running.</summary>
+    internal void FlushNow()
+    {
+        if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
+        {
+            // Fire and forget: the loop catches every error itself (it fails the transport), and it usually completes
+            // synchronously, so discarding the ValueTask neither loses an exception nor wastes a pooled object.
+#pragma warning disable CA2012
+            _ = SendLoopAsync();
+#pragma warning restore CA2012
+        }
+    }
+
+    /// <summary>Waits until the writer is below its low-water mark or dead; never throws for a dead connection.</summary>
+    internal ValueTask WaitUntilResumedAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource? resumed;
+        lock (_lock)
+        {
+            if (!_paused || _failure is not null || _state == OutputState.Closed)
+            {
+                return default;
+            }
+
+            resumed = _resumed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        return new ValueTask(resumed.Task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>The transport closed: release every waiter and drop what can no longer be sent.</summary>
+    internal void OnTransportClosed(Exception? error)
+    {
+        TaskCompletionSource? resumed;
+        lock (_lock)
+        {
+            _failure ??= error;
+            _state = OutputState.Closed;
+            _queue.Discard();
+            Volatile.Write(ref _paused, false);
+            resumed = _resumed;
+            _resumed = null;
+        }
+
+        resumed?.TrySetResult();
+    }
+
+    private void RequestFlush()
+    {
+        if (WriteBatch.Current is { } batch)
+        {
+            batch.Enlist(this);
+        }
+        else if (Volatile.Read(ref _sending) == 0 && Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        }
+    }
+
+    private async ValueTask WaitForDrainAsync(CancellationToken cancellationToken)
+    {
+        await WaitUntilResumedAsync(cancellationToken).ConfigureAwait(false);
+        Exception? failure;
+        lock (_lock)
+        {
+            failure = _failure;
+        }
+
+        if (failure is not null)
+        {
+            throw failure;
+        }
+    }
+
+    private async ValueTask SendLoopAsync()
+    {
+        while (true)
+        {
+            List<ArraySegment<byte>>? segments = null;
+            long byteCount = 0;
+            bool shutdownSend = false, close = false;
+            lock (_lock)
+            {
+                if (_queue.IsEmpty || _failure is not null || _state == OutputState.Closed)
+                {
+                    Volatile.Write(ref _sending, 0);
+                    FinishPendingShutdownLocked(out shutdownSend, out close);
+                }
+                else
+                {
+                    segments = _queue.TakeAll(out byteCount);
+                }
+            }
+
+            if (segments is null)
+            {
+                // Everything is sent: now a requested half-close or close can happen (outside the lock: it calls back).
+                if (shutdownSend)
+                {
+                    _transport.ShutdownSend();
+                }
+                else if (close)
+                {
+                    _transport.Close();
+                }
+
+                return;
+            }
+
+            try
+            {
+                await _transport.SendAsync(segments).ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                lock (_lock)
+                {
+                    _queue.Release(segments);
+                    Volatile.Write(ref _sending, 0);
+                }
+
+                _transport.Fail(error is IOException ? error : new IOException("Sending failed: " + error.Message, error));
+                return;
+            }
+
+            TaskCompletionSource? resumed;
+            lock (_lock)
+            {
+                _queue.Release(segments);
+                _buffered -= byteCount;
+                resumed = UpdatePauseState();
+            }
+
+            resumed?.TrySetResult();
+        }
+    }
+
+    private void FinishPendingShutdownLocked(out bool shutdownSend, out bool close)
+    {
+        shutdownSend = close = false;
+        if (_failure is not null)
+        {
+            return;
+        }
+
+        if (_state == OutputState.EofRequested)
+        {
+            _state = OutputState.EofSent;
+            shutdownSend = true;
+        }
+        else if (_state == OutputState.Closing)
+        {
+            close = true;
+        }
+    }
+
+    private TaskCompletionSource? UpdatePauseState()
+    {
+        if (!_paused && _buffered > _highWaterMark)
+        {
+            Volatile.Write(ref _paused, true);
+        }
+        else if (_paused && _buffered <= _lowWaterMark)
+        {
+            Volatile.Write(ref _paused, false);
+            var resumed = _resumed;
+            _resumed = null;
+            return resumed;
+        }
+
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowNotWritable()
+    {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+
+        if (_state is OutputState.EofRequested or OutputState.EofSent)
+        {
+            ThrowHelper.ThrowWriteAfterEof();
+        }
+
+        ThrowHelper.ThrowWriterClosed();
+    }
+}

@@ -1,0 +1,133 @@
+using RxStreams.Framing;
+
+namespace RxStreams.Decoders;
+
+/// <summary>
+/// Frames that end with one of several separators, separator included: asyncio's <c>readuntil</c> (and, with
+/// <see cref="AtEnd.EmitPartial"/>, <c>readline</c>), with its exact limit arithmetic.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The search resumes where the previous one could not have matched (<c>bufferLength + 1 - longestSeparator</c>), so a
+/// separator split over many chunks is searched once (asyncio re-scans the whole buffer every time). Among several
+/// separators the match that ends first wins; on a tie the shortest (Python 3.13's tuple rule).
+/// </para>
+/// <para>
+/// Limit: <c>LimitOverrunException</c> when the separator starts beyond <c>limit</c> ("found, but chunk is longer than
+/// limit", consumed = its start), or when it is not found and the search position passes <c>limit</c> ("not found, and
+/// chunk exceed the limit", consumed = that position). A frame of exactly <c>limit</c> bytes plus separator is accepted.
+/// </para>
+/// </remarks>
+internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
+{
+    /// <summary>What happens to bytes left over at the end of the stream.</summary>
+    public enum AtEnd
+    {
+        /// <summary><c>readuntil</c>: they are an incomplete frame (<see cref="IncompleteReadException"/>).</summary>
+        Throw,
+
+        /// <summary><c>readline</c>: they are the last line, without its separator.</summary>
+        EmitPartial,
+    }
+
+    private readonly byte[][] _separators; // sorted by length, shortest first
+    private readonly int _minLength;
+    private readonly int _maxLength;
+    private readonly int _limit;
+    private readonly AtEnd _atEnd;
+    private int _offset; // where the next search starts; valid while the buffer start does not move
+
+    public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd)
+    {
+        _separators = separatorsByLength;
+        _minLength = separatorsByLength[0].Length;
+        _maxLength = separatorsByLength[^1].Length;
+        _limit = limit;
+        _atEnd = atEnd;
+    }
+
+    /// <summary>A decoder for <c>\n</c>-terminated lines.</summary>
+    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd) => new([NewLine], limit, atEnd);
+
+    internal static readonly byte[] NewLine = [(byte)'\n'];
+
+    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    {
+        var span = buffer.Span;
+        if (span.Length - _offset >= _minLength)
+        {
+            int matchEnd = FindEarliestEnd(span, _offset, out int matchStart);
+            if (matchEnd >= 0)
+            {
+                _offset = 0;
+                if (matchStart > _limit)
+                {
+                    throw new LimitOverrunException("Separator is found, but chunk is longer than limit", matchStart);
+                }
+
+                frame = buffer[..matchEnd];
+                consumed = matchEnd;
+                return true;
+            }
+
+            _offset = Math.Max(0, span.Length + 1 - _maxLength);
+            if (_offset > _limit)
+            {
+                throw new LimitOverrunException("Separator is not found, and chunk exceed the limit", _offset);
+            }
+        }
+
+        frame = default;
+        consumed = 0;
+        return false;
+    }
+
+    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    {
+        _offset = 0;
+        if (buffer.IsEmpty)
+        {
+            frame = default;
+            consumed = 0;
+            return false;
+        }
+
+        if (_atEnd == AtEnd.Throw)
+        {
+            throw new IncompleteReadException(buffer, expected: null);
+        }
+
+        frame = buffer;
+        consumed = buffer.Length;
+        return true;
+    }
+
+    /// <summary>Resets the scan position: the buffer was consumed by someone else (the pull methods mix decoders).</summary>
+    public void Reset() => _offset = 0;
+
+    private int FindEarliestEnd(ReadOnlySpan<byte> span, int offset, out int matchStart)
+    {
+        var tail = span[offset..];
+        if (_separators.Length == 1)
+        {
+            var separator = _separators[0];
+            int index = separator.Length == 1 ? tail.IndexOf(separator[0]) : tail.IndexOf(separator);
+            matchStart = offset + index;
+            return index < 0 ? -1 : matchStart + separator.Length;
+        }
+
+        int bestEnd = -1;
+        matchStart = -1;
+        foreach (var separator in _separators)
+        {
+            int index = tail.IndexOf(separator);
+            if (index >= 0 && (bestEnd < 0 || offset + index + separator.Length < bestEnd))
+            {
+                matchStart = offset + index;
+                bestEnd = matchStart + separator.Length;
+            }
+        }
+
+        return bestEnd;
+    }
+}

@@ -1,0 +1,128 @@
+namespace RxStreams.Internal;
+
+/// <summary>
+/// Bytes fed by hand (asyncio's <c>feed_data</c> / <c>feed_eof</c> / <c>set_exception</c>): the source of a reader created
+/// without a connection, for tests and in-memory pipes.
+/// </summary>
+internal sealed class FedSource : ByteSource
+{
+    private readonly Lock _lock = new();
+    private readonly Queue<byte[]> _chunks = new();
+    private bool _eof;
+    private Exception? _error;
+    private TaskCompletionSource? _waiter;
+
+    public override bool InputEnded
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _eof && _chunks.Count == 0;
+            }
+        }
+    }
+
+    public override Exception? PendingError
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _error;
+            }
+        }
+    }
+
+    public void Feed(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        var copy = data.ToArray();
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            if (_eof)
+            {
+                throw new InvalidOperationException("FeedData after FeedEof.");
+            }
+
+            _chunks.Enqueue(copy);
+            waiter = TakeWaiter();
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    public void FeedEof()
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            _eof = true;
+            waiter = TakeWaiter();
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    public void SetException(Exception? error)
+    {
+        TaskCompletionSource? waiter;
+        lock (_lock)
+        {
+            _error = error;
+            waiter = TakeWaiter();
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    public override void OnConsumerFault(Exception error) => SetException(error);
+
+    public override async ValueTask<int> ReceiveAsync(ReadBuffer buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_lock)
+            {
+                if (_chunks.Count > 0)
+                {
+                    int total = 0;
+                    while (_chunks.TryDequeue(out var chunk))
+                    {
+                        buffer.AppendOwned(chunk);
+                        total += chunk.Length;
+                    }
+
+                    return total;
+                }
+
+                if (_error is not null)
+                {
+                    throw _error;
+                }
+
+                if (_eof)
+                {
+                    return 0;
+                }
+
+                wait = (_waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private TaskCompletionSource? TakeWaiter()
+    {
+        var waiter = _waiter;
+        _waiter = null;
+        return waiter;
+    }
+}

@@ -1,0 +1,137 @@
+using RxStreams.Framing;
+
+namespace RxStreams.Internal;
+
+/// <summary>
+/// Runs a decoder over any <c>IObservable&lt;ReadOnlyMemory&lt;byte&gt;&gt;</c>: a socket reader, a file, a
+/// <c>TestScheduler</c> hot observable.
+/// </summary>
+/// <remarks>
+/// <para>State table of a sink:</para>
+/// <code>
+/// event          | action
+/// OnNext(chunk)  | append (adopt owned memory, copy anything else); decode and emit every complete frame
+/// OnCompleted    | decode at end: emit the last frame(s) or fail with IncompleteReadException; then OnCompleted
+/// OnError(e)     | emit nothing more; OnError(e)  (complete frames were already emitted; the partial one is dropped)
+/// decoder throws | OnError(that exception): LimitOverrunException, IncompleteReadException, InvalidDataException
+/// Dispose        | unsubscribe upstream, drop the buffer
+/// </code>
+/// <para>Exceptions thrown by the downstream observer propagate to the upstream producer, as everywhere in Rx.</para>
+/// </remarks>
+internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> source, Func<IFrameDecoder<TFrame>> decoderFactory, bool emitsOwnedMemory)
+    : IObservable<TFrame>, IOwnedMemorySource
+{
+    private readonly bool _inputIsOwned = source is IOwnedMemorySource { EmitsOwnedMemory: true };
+
+    /// <summary>Whether the frames are slices of owned memory (true for the built-in byte framers).</summary>
+    public bool EmitsOwnedMemory => emitsOwnedMemory;
+
+    public IDisposable Subscribe(IObserver<TFrame> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned);
+        sink.SetUpstream(source.Subscribe(sink));
+        return sink;
+    }
+
+    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned)
+        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>
+    {
+        private readonly ReadBuffer _buffer = new();
+        private bool _done;
+
+        public void OnNext(ReadOnlyMemory<byte> value)
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            if (inputIsOwned)
+            {
+                _buffer.AppendOwned(value);
+            }
+            else
+            {
+                _buffer.Append(value.Span);
+            }
+
+            while (_buffer.Length > 0)
+            {
+                TFrame frame;
+                try
+                {
+                    if (!decoder.TryDecode(_buffer.Memory, out frame, out int consumed))
+                    {
+                        break;
+                    }
+
+                    _buffer.Consume(consumed);
+                }
+                catch (Exception error)
+                {
+                    Fail(error);
+                    return;
+                }
+
+                ForwardOnNext(frame);
+                if (_done || IsDisposed)
+                {
+                    return;
+                }
+            }
+        }
+
+        public void OnError(Exception error)
+        {
+            if (!_done)
+            {
+                _done = true;
+                ForwardOnError(error);
+            }
+        }
+
+        public void OnCompleted()
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            while (true)
+            {
+                TFrame frame;
+                try
+                {
+                    if (!decoder.TryDecodeAtEnd(_buffer.Memory, out frame, out int consumed))
+                    {
+                        break;
+                    }
+
+                    _buffer.Consume(consumed);
+                }
+                catch (Exception error)
+                {
+                    Fail(error);
+                    return;
+                }
+
+                ForwardOnNext(frame);
+                if (IsDisposed)
+                {
+                    return;
+                }
+            }
+
+            _done = true;
+            ForwardOnCompleted();
+        }
+
+        private void Fail(Exception error)
+        {
+            _done = true;
+            _buffer.Clear();
+            ForwardOnError(error);
+        }
+    }
+}

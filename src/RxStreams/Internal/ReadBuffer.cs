@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace RxStreams.Internal;
+
+/// <summary>
+/// The unconsumed bytes of one byte stream, kept contiguous in append-only memory so that every frame can be handed
+/// out as a slice that nobody will ever write to again (contract guarantee 1) without a copy per frame.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Layout: <c>_array[_start.._end)</c> are the unconsumed bytes; <c>_array[_end.._writableEnd)</c> is free space that
+/// belongs to this buffer alone. Bytes below <c>_end</c> may already have been emitted, so they are never written again:
+/// when the free space runs out, the pending bytes move to a new array and the old one is left to the garbage collector
+/// (emitted slices keep it alive as long as they need it). Arrays are allocated, never pooled, for the same reason.
+/// </para>
+/// <para>
+/// Owned input (chunks the library emitted itself, which are immutable) is adopted without a copy; when the next owned
+/// chunk follows it in the same array (a socket reader fills its array front to back) the two simply merge.
+/// Anything else is copied once, on entry.
+/// </para>
+/// <para>Not thread-safe: one reader, one decoder loop.</para>
+/// </remarks>
+internal sealed class ReadBuffer
+{
+    /// <summary>Allocation size for a fresh array when nothing says otherwise.</summary>
+    internal const int DefaultArraySize = 16 * 1024;
+
+    /// <summary>Largest single receive; matches the socket's default receive buffer on Linux loopback well enough.</summary>
+    internal const int MaxReceiveSize = 64 * 1024;
+
+    private byte[] _array = [];
+    private int _start;
+    private int _end;
+    private int _writableEnd;
+
+    /// <summary>Number of unconsumed bytes.</summary>
+    public int Length => _end - _start;
+
+    /// <summary>The unconsumed bytes. Immutable and never reused: slices of it may be emitted as owned memory.</summary>
+    public ReadOnlyMemory<byte> Memory => new(_array, _start, _end - _start);
+
+    /// <summary>Free space that a receive could fill without moving anything.</summary>
+    public int FreeSpace => _writableEnd - _end;
+
+    /// <summary>Drops <paramref name="count"/> bytes from the front.</summary>
+    public void Consume(int count)
+    {
+        Debug.Assert((uint)count <= (uint)Length);
+        _start += count;
+    }
+
+    /// <summary>Drops every unconsumed byte.</summary>
+    public void Clear() => _start = _end;
+
+    /// <summary>
+    /// Forgets the array when nothing is pending, so an idle connection holds no receive memory (the free tail is
+    /// abandoned; the emitted slices before it keep what they need alive).
+    /// </summary>
+    public void ReleaseIfEmpty()
+    {
+        if (_start == _end)
+        {
+            _array = [];
+            _start = _end = _writableEnd = 0;
+        }
+    }
+
+    /// <summary>
+    /// Returns free space of at least <paramref name="minimum"/> bytes (and preferably <paramref name="preferred"/>) after
+    /// the unconsumed bytes, moving them to a new array when the current one cannot take it.
+    /// </summary>
+    public Memory<byte> GetFreeSpace(int minimum, int preferred)
+    {
+        Debug.Assert(minimum > 0 && preferred >= minimum);
+        if (FreeSpace < minimum)
+        {
+            Grow(Math.Max(preferred, minimum));
+        }
+
+        return new Memory<byte>(_array, _end, _writableEnd - _end);
+    }
+
+    /// <summary>Marks <paramref name="count"/> bytes of the free space as received.</summary>
+    public void Commit(int count)
+    {
+        Debug.Assert((uint)count <= (uint)FreeSpace);
+        _end += count;
+    }
+
+    /// <summary>Appends a copy of <paramref name="data"/>.</summary>
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        if (FreeSpace < data.Length)
+        {
+            Grow(Math.Max(data.Length, DefaultArraySize));
+        }
+
+        data.CopyTo(_array.AsSpan(_end));
+        _end += data.Length;
+    }
+
+    /// <summary>
+    /// Appends memory that is known to be immutable and owned by the receiver (emitted by RxStreams itself), adopting it
+    /// without a copy when possible.
+    /// </summary>
+    public void AppendOwned(ReadOnlyMemory<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+
+        if (!MemoryMarshal.TryGetArray(data, out var segment) || segment.Array is null)
+        {
+            Append(data.Span);
+            return;
+        }
+
+        if (_start == _end)
+        {
+            // Adopt: the space after the chunk is not ours (its producer may still fill it), so nothing is writable.
+            _array = segment.Array;
+            _start = segment.Offset;
+            _end = _writableEnd = segment.Offset + segment.Count;
+            return;
+        }
+
+        if (ReferenceEquals(segment.Array, _array) && segment.Offset == _end && _end == _writableEnd)
+        {
+            // The next piece of the same producer's array: the bytes are already where they belong.
+            _end = _writableEnd = segment.Offset + segment.Count;
+            return;
+        }
+
+        Append(data.Span);
+    }
+
+    private void Grow(int extra)
+    {
+        int pending = Length;
+        long wanted = (long)pending + extra;
+        if (wanted > Array.MaxLength)
+        {
+            throw new InsufficientMemoryException($"A frame of {wanted} bytes cannot be buffered.");
+        }
+
+        // Double for frames that keep growing (readexactly of a large n) so the copies stay linear overall.
+        long size = Math.Max(wanted, Math.Min((long)pending * 2, Array.MaxLength));
+        var next = GC.AllocateUninitializedArray<byte>((int)size);
+        _array.AsSpan(_start, pending).CopyTo(next);
+        _array = next;
+        _start = 0;
+        _end = pending;
+        _writableEnd = next.Length;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace RxStreams.Internal;
+
+/// <summary>
+/// One connection's byte pipe and its lifetime: what a socket (or, later, TLS or an in-memory pair) must provide to the
+/// reader and writer.
+/// </summary>
+/// <remarks>
+/// <para>Lifetime states (one-way):</para>
+/// <code>
+/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes
+///   │ ──both directions done─► Closed   peer EOF seen by the reader and our write side shut down
+///   │ ──Abort()─────────────► Closed   RST; buffered data discarded; wait_closed completes
+///   └ ──Fail(error)─────────► Closed   I/O error or handler fault; wait_closed and drain raise the error
+/// </code>
+/// <para>
+/// A receive that fails because we closed the socket ourselves is the end of the input, not an error (Kestrel's
+/// "connection abort" rule), so a local close looks like EOF to the reader, as in asyncio.
+/// </para>
+/// </remarks>
+internal abstract class Transport : ByteSource
+{
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _terminalError;
+    private int _closedFlag;
+    private volatile bool _closing;
+    private volatile bool _inputEnded;
+    private volatile bool _outputShutdown;
+
+    /// <summary>The writer to notify when the transport dies, so pending drains are released.</summary>
+    public ConnectionWriter? Writer { get; set; }
+
+    /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
+    public bool IsClosing => _closing || IsClosed;
+
+    /// <summary>Whether the socket has been released.</summary>
+    public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
+
+    /// <summary>The error that ended the connection, if one did.</summary>
+    public Exception? TerminalError => Volatile.Read(ref _terminalError);
+
+    /// <summary>Completes (never faults) once the transport is closed, whatever the reason.</summary>
+    public Task Closed => _closed.Task;
+
+    /// <summary>Whether the write direction can be shut down on its own (asyncio's <c>can_write_eof()</c>).</summary>
+    public abstract bool CanShutdownSend { get; }
+
+    /// <summary>The local endpoint (asyncio's <c>sockname</c>).</summary>
+    public abstract EndPoint? LocalEndPoint { get; }
+
+    /// <summary>The peer's endpoint (asyncio's <c>peername</c>).</summary>
+    public abstract EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The socket, when there is one (asyncio's <c>socket</c>).</summary>
+    public abstract Socket? Socket { get; }
+
+    /// <summary>Whether the end of the input has been seen.</summary>
+    public override bool InputEnded => _inputEnded;
+
+    /// <summary>The error that ended the connection: the reader raises it once its buffered bytes are read.</summary>
+    public override Exception? PendingError => TerminalError;
+
+    /// <summary>Called when a handler or subscriber of this connection failed; reported to the server, if any.</summary>
+    public Action<Exception>? FaultObserver { get; set; }
+
+    /// <summary>A subscriber threw: the connection is aborted with that error (never the server).</summary>
+    public override void OnConsumerFault(Exception error)
+    {
+        Fail(error);
+        FaultObserver?.Invoke(error);
+    }
+
+    /// <summary>Sends every segment, in order.</summary>
+    public abstract ValueTask SendAsync(List<ArraySegment<byte>> segments);
+
+    /// <summary>Shuts the write direction down (FIN); called by the writer once everything buffered is sent.</summary>
+    public void ShutdownSend()
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        try
+        {
+            ShutdownSendCore();
+        }
+        catch (Exception error) when (error is SocketException or ObjectDisposedException)
+        {
+            Fail(error is SocketException socketError ? ThrowHelper.WrapSocketError(socketError) : error);
+            return;
+        }
+
+        _outputShutdown = true;
+        if (_inputEnded)
+        {
+            Close();
+        }
+    }
+
+    /// <summary>Records that the reader saw the end of the input; closes the connection when our side is done too.</summary>
+    public void MarkInputEnded()
+    {
+        _inputEnded = true;
+        if (_outputShutdown)
+        {
+            Close();
+        }
+    }
+
+    /// <summary>Marks the transport as closing (asyncio's <c>is_closing()</c> turns true before the flush ends).</summary>
+    public void MarkClosing() => _closing = true;
+
+    /// <summary>Releases the socket gracefully; the writer calls it once its buffer is flushed.</summary>
+    public void Close() => Terminate(abort: false, error: null);
+
+    /// <summary>Resets the connection (RST) and discards what is buffered.</summary>
+    public void Abort() => Terminate(abort: true, error: null);
+
+    /// <summary>Ends the connection with <paramref name="error"/>; the first error wins.</summary>
+    public void Fail(Exception error) => Terminate(abort: true, error);
+
+    /// <summary>asyncio's <c>wait_closed()</c>: completes once closed; raises the error that ended the connection, if any.</summary>
+    public async Task WaitClosedAsync(CancellationToken cancellationToken)
+    {
+        await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (TerminalError is { } error)
+        {
+            throw error;
+        }
+    }
+
+    /// <summary>Shuts the write direction down.</summary>
+    protected abstract void ShutdownSendCore();
+
+    /// <summary>Releases the underlying resources; with <paramref name="abort"/>, resets instead of closing gracefully.</summary>
+    protected abstract void CloseCore(bool abort);
+
+    private void Terminate(bool abort, Exception? error)
+    {
+        if (error is not null)
+        {
+            Interlocked.CompareExchange(ref _terminalError, error, null);
+        }
+
+        if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
+        {
+            return;
+        }
+
+        _closing = true;
+        try
+        {
+            CloseCore(abort);
+        }
+        catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException)
+        {
+            // The socket is already gone: nothing more to release.
+        }
+
+        Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
+        _closed.TrySetResult();
+    }
+}

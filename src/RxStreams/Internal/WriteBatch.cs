@@ -1,0 +1,95 @@
+namespace RxStreams.Internal;
+
+/// <summary>
+/// The writes made while one received chunk is dispatched: they leave in one send per writer when the dispatch ends,
+/// and the dispatching reader does not read again while any of those writers is above its high-water mark.
+/// </summary>
+/// <remarks>
+/// <para>
+/// This is how backpressure crosses a synchronous Rx chain without any operator knowing about it: the reader's loop
+/// opens a batch on its thread, <c>reader.Lines().Select(f).Subscribe(writer)</c> runs synchronously inside
+/// <c>OnNext</c>, and every <see cref="ConnectionWriter"/> written to enlists itself in the thread's current batch.
+/// When <c>OnNext</c> returns, the loop flushes each enlisted writer (one gathered send instead of one send per frame)
+/// and awaits the ones that are over their high-water mark. Writes made on other threads (after <c>ObserveOn</c>, in
+/// a <c>Task</c>) see no batch: they are flushed from the thread pool and are bounded only by the writer's own limits.
+/// </para>
+/// <para>Cost on the fast path: one thread-static read per write and a short array scan per enlisted writer.</para>
+/// </remarks>
+internal sealed class WriteBatch
+{
+    [ThreadStatic]
+    private static WriteBatch? t_current;
+
+    private WriteBatch? _outer;
+    private ConnectionWriter?[] _writers = new ConnectionWriter?[2];
+    private int _count;
+    private int _pausedCount;
+
+    /// <summary>The batch open on this thread, if any.</summary>
+    public static WriteBatch? Current => t_current;
+
+    /// <summary>Whether a writer written in the last dispatch is above its high-water mark.</summary>
+    public bool HasPausedWriters => _pausedCount > 0;
+
+    public void Enter()
+    {
+        _outer = t_current;
+        t_current = this;
+    }
+
+    public void Enlist(ConnectionWriter writer)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            if (ReferenceEquals(_writers[i], writer))
+            {
+                return;
+            }
+        }
+
+        if (_count == _writers.Length)
+        {
+            Array.Resize(ref _writers, _count * 2);
+        }
+
+        _writers[_count++] = writer;
+    }
+
+    /// <summary>Closes the batch and flushes every enlisted writer; keeps the paused ones for <see cref="WaitForPausedWritersAsync"/>.</summary>
+    public void Exit()
+    {
+        t_current = _outer;
+        _outer = null;
+        int paused = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            var writer = _writers[i]!;
+            _writers[i] = null;
+            writer.FlushFromBatch();
+            if (writer.IsPaused)
+            {
+                _writers[paused++] = writer;
+            }
+        }
+
+        _count = 0;
+        _pausedCount = paused;
+    }
+
+    /// <summary>Waits until every writer that was paused at the end of the dispatch drops to its low-water mark (or dies).</summary>
+    public async ValueTask WaitForPausedWritersAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (int i = 0; i < _pausedCount; i++)
+            {
+                await _writers[i]!.WaitUntilResumedAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Array.Clear(_writers, 0, _pausedCount);
+            _pausedCount = 0;
+        }
+    }
+}

@@ -1,3 +1,0 @@
-namespace RxStreams;
-/// <summary>Placeholder.</summary>
-public static class Placeholder { }

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Reactive.Concurrency;
+using RxStreams.Internal;
+
+namespace RxStreams;
+
+/// <summary>
+/// One connection: asyncio's <c>(reader, writer)</c> pair, as one disposable object.
+/// <c>var (reader, writer) = await Streams.OpenConnectionAsync(...)</c> deconstructs it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Lifetime: the connection closes when <see cref="ConnectionWriter.Close"/>, <see cref="ConnectionWriter.Abort"/> or
+/// <see cref="DisposeAsync"/> is called, when it fails (reset, I/O error, a subscriber that throws), or by itself once
+/// both directions are finished (the peer's EOF was read and our side was half-closed with
+/// <see cref="ConnectionWriter.WriteEof"/>), so a finished echo or proxy connection never lingers. A peer's EOF alone
+/// leaves it open (half-closed) so the reply can still be written, as in asyncio.
+/// </para>
+/// </remarks>
+public sealed class StreamConnection : IAsyncDisposable, IDisposable
+{
+    private readonly Transport _transport;
+    private readonly TimeSpan _closeTimeout;
+    private readonly IScheduler _scheduler;
+
+    internal StreamConnection(Transport transport, ConnectionOptions options)
+    {
+        _transport = transport;
+        _closeTimeout = options.CloseTimeout;
+        _scheduler = options.Scheduler;
+        Writer = new ConnectionWriter(transport, options);
+        Reader = new ConnectionReader(transport, options.Limit) { OwnWriter = Writer };
+    }
+
+    /// <summary>The receiving half (asyncio's <c>StreamReader</c>).</summary>
+    public ConnectionReader Reader { get; }
+
+    /// <summary>The sending half (asyncio's <c>StreamWriter</c>).</summary>
+    public ConnectionWriter Writer { get; }
+
+    /// <summary>The local endpoint (asyncio's <c>sockname</c>).</summary>
+    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>The peer's endpoint (asyncio's <c>peername</c>).</summary>
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+
+    /// <summary>The socket; do not read from or write to it directly.</summary>
+    public Socket? Socket => _transport.Socket;
+
+    /// <summary>Completes (never faults) when the connection is closed, whatever the reason; see <see cref="Error"/>.</summary>
+    public Task Closed => _transport.Closed;
+
+    /// <summary>The error that ended the connection (a reset, an I/O error, a subscriber's exception), if any.</summary>
+    public Exception? Error => _transport.TerminalError;
+
+    internal Transport Transport => _transport;
+
+    /// <summary>Gives the two halves to a deconstruction: <c>var (reader, writer) = connection;</c>.</summary>
+    /// <param name="reader">The reader.</param>
+    /// <param name="writer">The writer.</param>
+    public void Deconstruct(out ConnectionReader reader, out ConnectionWriter writer)
+    {
+        reader = Reader;
+        writer = Writer;
+    }
+
+    /// <summary>Resets the connection at once, discarding buffered data.</summary>
+    public void Abort() => _transport.Abort();
+
+    /// <summary>
+    /// Closes gracefully: sends what is buffered, closes, and completes when the socket is released. A peer that does not
+    /// read for <see cref="ConnectionOptions.CloseTimeout"/> (30 s) is aborted. Never throws; idempotent.
+    /// </summary>
+    /// <returns>A task that completes when the connection is closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        BeginClose();
+        await _transport.Closed.ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a graceful close (see <see cref="DisposeAsync"/>) without waiting for it. Idempotent.</summary>
+    public void Dispose() => BeginClose();
+
+    private void BeginClose()
+    {
+        Writer.Close();
+        if (!_transport.IsClosed)
+        {
+            var deadline = _scheduler.Schedule(_transport, _closeTimeout, static (_, transport) =>
+            {
+                transport.Abort();
+                return System.Reactive.Disposables.Disposable.Empty;
+            });
+            _transport.Closed.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), deadline, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+}
