@@ -26,6 +26,7 @@ public sealed partial class ConnectionReader
     /// <exception cref="InvalidOperationException">Another consumer is active.</exception>
     /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadOnlyMemory<byte>> ReadAsync(int n = -1, CancellationToken cancellationToken = default)
     {
         await AcquireAsync(cancellationToken).ConfigureAwait(false);
@@ -239,6 +240,7 @@ public sealed partial class ConnectionReader
     }
 
     /// <summary>Runs after the buffer could not supply a frame; owns the reader until it returns.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadOnlyMemory<byte>> ReadFrameSlowAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
     {
         try

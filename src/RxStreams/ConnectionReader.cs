@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RxStreams.Decoders;
 using RxStreams.Internal;
 
@@ -99,6 +100,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         ?? throw new InvalidOperationException("This reader belongs to a connection; only a reader created with new ConnectionReader(limit) can be fed.");
 
     /// <summary>Receives more bytes; false at the end of the input, whether clean (<c>_eof</c>) or failed (<c>_error</c>).</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
     {
         if (_eof || _error is not null)

@@ -1,0 +1,41 @@
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.Baselines;
+
+namespace RxStreams.Benchmarks;
+
+/// <summary>
+/// Common base of the loopback echo benchmarks: starts every server of <see cref="EchoServerCatalog"/> once per
+/// benchmark process and stops them at the end. Starting them all (rather than only the one a benchmark method
+/// uses) keeps a new variant down to one catalog entry and one <c>[Benchmark]</c> method; idle servers only sit
+/// in a pending accept, which costs no CPU and allocates nothing during measurement.
+/// </summary>
+public abstract class EchoServerBenchmarks
+{
+    private readonly Dictionary<string, IEchoServer> _servers = [];
+
+    /// <summary>Whether the servers frame lines or echo raw bytes in this benchmark class.</summary>
+    private protected abstract EchoMode Mode { get; }
+
+    [GlobalSetup]
+    public async Task StartServersAsync()
+    {
+        foreach (var (name, startAsync) in EchoServerCatalog.All)
+        {
+            _servers[name] = await startAsync(Mode);
+        }
+    }
+
+    [GlobalCleanup]
+    public async Task StopServersAsync()
+    {
+        foreach (var server in _servers.Values)
+        {
+            await server.DisposeAsync();
+        }
+
+        _servers.Clear();
+    }
+
+    /// <summary>The port of a started server, by its <see cref="EchoServerCatalog"/> name.</summary>
+    private protected int PortOf(string server) => _servers[server].Port;
+}

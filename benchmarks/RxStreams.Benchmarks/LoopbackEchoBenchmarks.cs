@@ -1,0 +1,131 @@
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.Baselines;
+using RxStreams.Benchmarks.Clients;
+
+namespace RxStreams.Benchmarks;
+
+// Loopback echo benchmarks: each class is one load shape, each [Benchmark] method one server (by its
+// EchoServerCatalog name), and the hand-written raw Socket + Pipelines server is the baseline (Ratio = 1).
+// Client and server run in the same process, so the Allocated column includes the client; the clients rent
+// their buffers and allocate only a few objects per connection, so per operation that is close to zero.
+//
+// ---- Adding an RxStreams variant: add it to EchoServerCatalog, then in each class below add
+//      [Benchmark(OperationsPerInvoke = ...)] public Task<long> RxStreams() => RunAsync(EchoServerCatalog.RxStreams);
+//      at the place marked "RxStreams variants".
+
+/// <summary>One connection keeping 64 lines in flight: per-line cost of a single pipelined stream.</summary>
+[MemoryDiagnoser]
+public class LineEcho1ConnBenchmarks : EchoServerBenchmarks
+{
+    private const int Lines = 200_000;
+    private readonly LineEchoClient _client = new();
+
+    private protected override EchoMode Mode => EchoMode.Lines;
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Lines)]
+    public Task<long> RawPipelines() => RunAsync(EchoServerCatalog.RawPipelines);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> NetworkStream() => RunAsync(EchoServerCatalog.NetworkStream);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
+
+    // ---- RxStreams variants go here.
+
+    private Task<long> RunAsync(string server) =>
+        _client.RunAsync(PortOf(server), connections: 1, outstanding: 64, Lines, CancellationToken.None);
+}
+
+/// <summary>Fifty connections with 16 lines in flight each: many concurrent streams sharing two cores.</summary>
+[MemoryDiagnoser]
+public class LineEcho50ConnBenchmarks : EchoServerBenchmarks
+{
+    private const int Lines = 200_000;
+    private readonly LineEchoClient _client = new();
+
+    private protected override EchoMode Mode => EchoMode.Lines;
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Lines)]
+    public Task<long> RawPipelines() => RunAsync(EchoServerCatalog.RawPipelines);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> NetworkStream() => RunAsync(EchoServerCatalog.NetworkStream);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
+
+    // ---- RxStreams variants go here.
+
+    private Task<long> RunAsync(string server) =>
+        _client.RunAsync(PortOf(server), connections: 50, outstanding: 16, Lines, CancellationToken.None);
+}
+
+/// <summary>One line in flight on one connection: round-trip latency, nothing to batch.</summary>
+[MemoryDiagnoser]
+public class PingPongBenchmarks : EchoServerBenchmarks
+{
+    private const int RoundTrips = 5_000;
+    private readonly PingPongClient _client = new();
+
+    private protected override EchoMode Mode => EchoMode.Lines;
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = RoundTrips)]
+    public Task<long> RawPipelines() => RunAsync(EchoServerCatalog.RawPipelines);
+
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
+    public Task<long> NetworkStream() => RunAsync(EchoServerCatalog.NetworkStream);
+
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
+    public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
+
+    // ---- RxStreams variants go here.
+
+    private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), RoundTrips, CancellationToken.None);
+}
+
+/// <summary>256 MiB echoed without framing: raw byte throughput. One operation is the whole 256 MiB.</summary>
+[MemoryDiagnoser]
+public class BulkEchoBenchmarks : EchoServerBenchmarks
+{
+    private const long Bytes = 256L * 1024 * 1024;
+    private readonly BulkClient _client = new();
+
+    private protected override EchoMode Mode => EchoMode.Bulk;
+
+    [Benchmark(Baseline = true)]
+    public Task<long> RawPipelines() => RunAsync(EchoServerCatalog.RawPipelines);
+
+    [Benchmark]
+    public Task<long> NetworkStream() => RunAsync(EchoServerCatalog.NetworkStream);
+
+    [Benchmark]
+    public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
+
+    // ---- RxStreams variants go here.
+
+    private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), Bytes, CancellationToken.None);
+}
+
+/// <summary>Connect, echo one line, close, sequentially: the per-connection cost of each server.</summary>
+[MemoryDiagnoser]
+public class ConnectRateBenchmarks : EchoServerBenchmarks
+{
+    private const int Connections = 500;
+    private readonly ConnectRateClient _client = new();
+
+    private protected override EchoMode Mode => EchoMode.Lines;
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Connections)]
+    public Task<long> RawPipelines() => RunAsync(EchoServerCatalog.RawPipelines);
+
+    [Benchmark(OperationsPerInvoke = Connections)]
+    public Task<long> NetworkStream() => RunAsync(EchoServerCatalog.NetworkStream);
+
+    [Benchmark(OperationsPerInvoke = Connections)]
+    public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
+
+    // ---- RxStreams variants go here.
+
+    private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), Connections, CancellationToken.None);
+}
