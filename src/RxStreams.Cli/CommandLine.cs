@@ -13,6 +13,8 @@ internal static class CommandLine
           demo                                   run the seed's echo server and client in one process
           echo --port P [--host H] [--lines]     the seed's echo server (with --lines: echo every line until the client leaves)
           send --port P [--host H] MESSAGE       the seed's echo client
+          proxy --listen [HOST:]PORT --to HOST:PORT
+                                                 a TCP proxy (both directions reader.Subscribe(writer), half-close carried)
 
         --host defaults to 127.0.0.1. Servers run until Ctrl+C.
         """;
@@ -44,6 +46,12 @@ internal static class CommandLine
                 case "echo":
                     options.ExpectNoPositional();
                     await Commands.EchoAsync(options.Host, options.RequirePort(), options.Lines, output, stop.Token).ConfigureAwait(false);
+                    return 0;
+                case "proxy":
+                    options.ExpectNoPositional();
+                    var (listenHost, listenPort) = Options.ParseEndPoint(Options.Require(options.Listen, "--listen"), "127.0.0.1");
+                    var (toHost, toPort) = Options.ParseEndPoint(Options.Require(options.To, "--to"), null);
+                    await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, output, error, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "send":
                     await Commands.SendAsync(options.Host, options.RequirePort(), options.SinglePositional("MESSAGE"), output, stop.Token).ConfigureAwait(false);
@@ -80,6 +88,10 @@ internal static class CommandLine
 
         public bool Lines { get; private set; }
 
+        public string? Listen { get; private set; }
+
+        public string? To { get; private set; }
+
         public List<string> Positional { get; } = [];
 
         public static Options Parse(ReadOnlySpan<string> args)
@@ -101,6 +113,12 @@ internal static class CommandLine
 
                         options.Port = port;
                         break;
+                    case "--listen":
+                        options.Listen = Value(args, ref i);
+                        break;
+                    case "--to":
+                        options.To = Value(args, ref i);
+                        break;
                     case "--lines":
                         options.Lines = true;
                         break;
@@ -114,6 +132,22 @@ internal static class CommandLine
 
             return options;
         }
+
+        /// <summary>Parses <c>[HOST:]PORT</c> (IPv6 hosts in brackets: <c>[::1]:8080</c>).</summary>
+        public static (string Host, int Port) ParseEndPoint(string text, string? defaultHost)
+        {
+            int colon = text.LastIndexOf(':');
+            string host = colon < 0 ? defaultHost ?? throw new UsageException($"'{text}' needs a host (HOST:PORT)") : text[..colon].Trim('[', ']');
+            string portText = colon < 0 ? text : text[(colon + 1)..];
+            if (host.Length == 0 || !int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
+            {
+                throw new UsageException($"invalid endpoint '{text}' (expected [HOST:]PORT)");
+            }
+
+            return (host, port);
+        }
+
+        public static string Require(string? value, string name) => value ?? throw new UsageException($"{name} is required");
 
         public int RequirePort() => Port ?? throw new UsageException("--port is required");
 

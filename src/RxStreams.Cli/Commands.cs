@@ -47,6 +47,27 @@ internal static class Commands
         }
     }
 
+    /// <summary>A TCP proxy until Ctrl+C.</summary>
+    public static async Task ProxyAsync(string listenHost, int listenPort, string toHost, int toPort, TextWriter output, TextWriter log, CancellationToken cancellationToken)
+    {
+        var server = await Streams.StartServerAsync(listenHost, listenPort, cancellationToken: cancellationToken).ConfigureAwait(false);
+        using var forwarding = Proxy.Forward(server, toHost, toPort, log);
+        output.WriteLine($"Proxying {PythonFormat.Address(server.EndPoints[0])} to {toHost}:{toPort}");
+        output.Flush();
+        try
+        {
+            await server.ServeForeverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C: stop listening, then give open connections a moment before resetting them.
+        }
+        finally
+        {
+            await server.ShutdownAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The seed's echo client.</summary>
     public static Task SendAsync(string host, int port, string message, TextWriter output, CancellationToken cancellationToken) =>
         SeedExamples.TcpEchoClientAsync(message, host, port, output, cancellationToken);

@@ -12,6 +12,7 @@ public class ConnectionOptions
     private int _limit = Framing.FramingExtensions.DefaultLimit;
     private int _highWaterMark = DefaultHighWaterMark;
     private int? _lowWaterMark;
+    private long _maxWriteBufferSize = 16 * 1024 * 1024;
 
     /// <summary>asyncio's default write high-water mark: 64 KiB.</summary>
     public const int DefaultHighWaterMark = 64 * 1024;
@@ -61,6 +62,26 @@ public class ConnectionOptions
         }
     }
 
+    /// <summary>
+    /// A hard cap on the writer's buffer, in bytes (16 MiB by default; at least <see cref="HighWaterMark"/>). The water
+    /// marks only signal; this is what keeps a writer whose peer reads slowly — and whose application does not await
+    /// <see cref="ConnectionWriter.DrainAsync"/> — from growing without bound (asyncio's buffer has no cap). What
+    /// happens when a write would pass it: <see cref="WriteBufferOverflow"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public long MaxWriteBufferSize
+    {
+        get => _maxWriteBufferSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _maxWriteBufferSize = value;
+        }
+    }
+
+    /// <summary>What a write that would pass <see cref="MaxWriteBufferSize"/> does; <see cref="WriteBufferOverflowPolicy.FailConnection"/> by default.</summary>
+    public WriteBufferOverflowPolicy WriteBufferOverflow { get; set; } = WriteBufferOverflowPolicy.FailConnection;
+
     /// <summary>Disables Nagle's algorithm (<c>TCP_NODELAY</c>); on by default, as asyncio does for every TCP socket.</summary>
     public bool NoDelay { get; set; } = true;
 
@@ -81,6 +102,11 @@ public class ConnectionOptions
         if (LowWaterMark > HighWaterMark)
         {
             throw new ArgumentOutOfRangeException(nameof(LowWaterMark), LowWaterMark, $"The low-water mark must not exceed the high-water mark ({HighWaterMark}).");
+        }
+
+        if (MaxWriteBufferSize < HighWaterMark)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxWriteBufferSize), MaxWriteBufferSize, $"The write buffer cap must be at least the high-water mark ({HighWaterMark}).");
         }
     }
 }

@@ -167,6 +167,26 @@ public sealed partial class ConnectionReader
         }
     }
 
+    /// <summary>
+    /// The received chunks as an <see cref="IAsyncEnumerable{T}"/>: the pull counterpart of subscribing, where the next
+    /// chunk is read only when the consumer asks for it. Ends at the end of the input.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the iteration; nothing is consumed by a cancelled read.</param>
+    /// <returns>The chunks, each owned by the consumer.</returns>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadChunksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var chunk = await ReadAsync(ReadBuffer.MaxReceiveSize, cancellationToken).ConfigureAwait(false);
+            if (chunk.IsEmpty)
+            {
+                yield break;
+            }
+
+            yield return chunk;
+        }
+    }
+
     /// <summary>The lines of the input as an <see cref="IAsyncEnumerable{T}"/> (see <see cref="GetAsyncEnumerator"/>).</summary>
     /// <param name="cancellationToken">Cancels the iteration.</param>
     /// <returns>The lines, each with its <c>\n</c> (the last may lack it).</returns>

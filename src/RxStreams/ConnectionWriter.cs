@@ -36,6 +36,8 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     private long _buffered; // queued + being sent: asyncio's get_write_buffer_size()
     private int _highWaterMark;
     private int _lowWaterMark;
+    private readonly long _maxBufferSize;
+    private readonly WriteBufferOverflowPolicy _overflowPolicy;
     private bool _paused;
     private OutputState _state;
     private Exception? _failure; // set when the transport dies; writes and drains raise it
@@ -48,6 +50,8 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         _transport = transport;
         _highWaterMark = options.HighWaterMark;
         _lowWaterMark = options.LowWaterMark;
+        _maxBufferSize = options.MaxWriteBufferSize;
+        _overflowPolicy = options.WriteBufferOverflow;
         transport.Writer = this;
     }
 
@@ -144,6 +148,10 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <param name="data">The bytes; an empty span does nothing.</param>
     /// <exception cref="InvalidOperationException">After <see cref="WriteEof"/> or <see cref="Close"/>.</exception>
     /// <exception cref="IOException">The connection was lost (the exception that ended it).</exception>
+    /// <exception cref="WriteBufferOverflowException">
+    /// The write would take the buffer past <see cref="ConnectionOptions.MaxWriteBufferSize"/>; see
+    /// <see cref="ConnectionOptions.WriteBufferOverflow"/> for what happens to the connection.
+    /// </exception>
     public void Write(ReadOnlySpan<byte> data)
     {
         if (data.IsEmpty)
@@ -156,6 +164,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             if (_state != OutputState.Open || _failure is not null)
             {
                 ThrowNotWritable();
+            }
+
+            if (_buffered + data.Length > _maxBufferSize)
+            {
+                ThrowOverflow(data.Length);
             }
 
             _queue.Write(data);
@@ -191,6 +204,30 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         foreach (var chunk in data)
         {
             Write(chunk.Span);
+        }
+    }
+
+    /// <summary>
+    /// Writes every chunk of <paramref name="source"/>, awaiting <see cref="DrainAsync"/> whenever the buffer is above
+    /// the high-water mark: the bounded way to feed a writer from asynchronous code (after <c>ObserveOn</c>, from a
+    /// <c>Channel</c>, from another connection's <see cref="ConnectionReader.ReadChunksAsync"/>). Does not close the writer.
+    /// </summary>
+    /// <param name="source">The chunks; each is copied before the next is requested.</param>
+    /// <param name="cancellationToken">Stops writing (what was written stays written).</param>
+    /// <returns>A task that completes when every chunk has been written (not necessarily sent; await <see cref="DrainAsync"/> for that).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is <see langword="null"/>.</exception>
+    /// <exception cref="IOException">The connection was lost.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task WriteAllAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        await foreach (var chunk in source.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            Write(chunk.Span);
+            if (IsPaused)
+            {
+                await DrainAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -509,6 +546,19 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
 
         return null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowOverflow(int writeSize)
+    {
+        var overflow = new WriteBufferOverflowException(_buffered, writeSize, _maxBufferSize);
+        if (_overflowPolicy == WriteBufferOverflowPolicy.FailConnection)
+        {
+            // Aborting takes this writer's lock again (reentrant) to release waiters; the peer sees a reset.
+            _transport.Fail(overflow);
+        }
+
+        throw overflow;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,0 +1,46 @@
+namespace RxStreams;
+
+/// <summary>
+/// A write would have taken the writer's buffer past <see cref="ConnectionOptions.MaxWriteBufferSize"/>: the writer's
+/// peer reads slower than the application writes and nothing waited on <see cref="ConnectionWriter.DrainAsync"/>.
+/// </summary>
+/// <remarks>What happened to the connection depends on <see cref="ConnectionOptions.WriteBufferOverflow"/>.</remarks>
+public sealed class WriteBufferOverflowException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="bufferSize">Bytes buffered before the write.</param>
+    /// <param name="writeSize">Bytes the write tried to add.</param>
+    /// <param name="maxBufferSize">The cap.</param>
+    public WriteBufferOverflowException(long bufferSize, long writeSize, long maxBufferSize)
+        : base($"Writing {writeSize} bytes would take the write buffer ({bufferSize} bytes) past its cap of {maxBufferSize} bytes; await DrainAsync() between writes, or raise ConnectionOptions.MaxWriteBufferSize.")
+    {
+        BufferSize = bufferSize;
+        WriteSize = writeSize;
+        MaxBufferSize = maxBufferSize;
+    }
+
+    /// <summary>Bytes buffered before the write.</summary>
+    public long BufferSize { get; }
+
+    /// <summary>Bytes the write tried to add.</summary>
+    public long WriteSize { get; }
+
+    /// <summary>The cap that would have been exceeded.</summary>
+    public long MaxBufferSize { get; }
+}
+
+/// <summary>What a writer does when a write would exceed <see cref="ConnectionOptions.MaxWriteBufferSize"/>. Never silent loss, never unbounded growth.</summary>
+public enum WriteBufferOverflowPolicy
+{
+    /// <summary>
+    /// The default: the write throws <see cref="WriteBufferOverflowException"/> and the connection is aborted with it
+    /// (the peer sees a reset, so it cannot mistake the truncated stream for a complete one).
+    /// </summary>
+    FailConnection,
+
+    /// <summary>
+    /// The write throws <see cref="WriteBufferOverflowException"/> and writes nothing; the connection goes on, so the
+    /// caller can <see cref="ConnectionWriter.DrainAsync"/> and retry.
+    /// </summary>
+    RejectWrite,
+}
