@@ -107,7 +107,7 @@ public sealed partial class ConnectionReader
     /// <exception cref="IOException">The input failed and every byte before the failure has been read.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ValueTask<ReadOnlyMemory<byte>> ReadUntilAsync(ReadOnlyMemory<byte> separator, CancellationToken cancellationToken = default) =>
-        ReadUntilCoreAsync(Separators.Normalize([separator]), cancellationToken);
+        ReadUntilCoreAsync(Separators.Normalize([separator], nameof(separator)), cancellationToken);
 
     /// <summary>
     /// Python 3.13's <c>readuntil((sep1, sep2, ...))</c>: reads up to and including whichever separator ends first; on a
@@ -120,7 +120,7 @@ public sealed partial class ConnectionReader
     /// <exception cref="ArgumentException">No separator, or an empty one (asyncio's two <c>ValueError</c>s).</exception>
     /// <inheritdoc cref="ReadUntilAsync(ReadOnlyMemory{byte}, CancellationToken)" path="/exception"/>
     public ValueTask<ReadOnlyMemory<byte>> ReadUntilAsync(IEnumerable<ReadOnlyMemory<byte>> separators, CancellationToken cancellationToken = default) =>
-        ReadUntilCoreAsync(Separators.Normalize(separators), cancellationToken);
+        ReadUntilCoreAsync(Separators.Normalize(separators, nameof(separators)), cancellationToken);
 
     /// <summary>asyncio's <c>readexactly(n)</c>: reads exactly <paramref name="n"/> bytes. The limit does not apply.</summary>
     /// <param name="n">How many bytes; 0 returns empty at once, even at the end of the input.</param>

@@ -25,7 +25,7 @@ public sealed partial class ConnectionReader
         {
             // Only a subscription that was disposed and is still winding down may be queued behind.
             runAfter = Volatile.Read(ref _lastPush);
-            if (runAfter is not { IsDisposed: true, Completion.IsCompleted: false })
+            if (runAfter is not { IsDisposed: true, IsCompleted: false })
             {
                 observer.OnError(ThrowHelper.CreateSecondConsumer());
                 return PushSubscription.Nothing;
@@ -46,8 +46,7 @@ public sealed partial class ConnectionReader
         private readonly ConnectionReader _reader;
         private readonly IObserver<ReadOnlyMemory<byte>> _observer;
         private readonly PushSubscription? _runAfter;
-        private readonly CancellationTokenSource _cancellation = new();
-        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private LazyCompletion _completion;
         private int _disposed;
 
         public PushSubscription(ConnectionReader reader, IObserver<ReadOnlyMemory<byte>> observer, PushSubscription? runAfter)
@@ -61,20 +60,20 @@ public sealed partial class ConnectionReader
 
         public Task Completion => _completion.Task;
 
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                _cancellation.Cancel();
-            }
-        }
+        public bool IsCompleted => _completion.IsCompleted;
+
+        /// <summary>
+        /// Stops delivering at once. A pending wait is a zero-byte wait, which consumes nothing, so it is not cancelled:
+        /// it ends when data arrives (which stays buffered for the next consumer) or the connection closes. A consumer
+        /// that comes next waits for that, as it would have waited for data anyway.
+        /// </summary>
+        public void Dispose() => Volatile.Write(ref _disposed, 1);
 
         void IThreadPoolWorkItem.Execute() => _ = RunAsync();
 
         private async Task RunAsync()
         {
             var reader = _reader;
-            var token = _cancellation.Token;
             bool acquired = _runAfter is null;
             try
             {
@@ -82,7 +81,7 @@ public sealed partial class ConnectionReader
                 {
                     try
                     {
-                        await reader.AcquireAfterAsync(_runAfter, token).ConfigureAwait(false);
+                        await reader.AcquireAfterAsync(_runAfter, CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (InvalidOperationException secondConsumer)
                     {
@@ -93,32 +92,49 @@ public sealed partial class ConnectionReader
                     acquired = true;
                 }
 
-                var batch = new WriteBatch();
-                while (true)
+                while (!IsDisposed)
                 {
-                    if (reader._buffer.Length == 0 && !await reader.FillAsync(token).ConfigureAwait(false))
+                    if (reader._buffer.Length == 0)
                     {
-                        token.ThrowIfCancellationRequested();
-                        if (reader._error is { } error)
+                        int received = reader.TryFill();
+                        if (received < 0)
                         {
-                            _observer.OnError(error);
-                        }
-                        else
-                        {
-                            _observer.OnCompleted();
+                            // The only await of an idle connection: no buffer, no token registration, no extra state machine.
+                            // A failed wait needs no handling: the next TryFill reports the end or the error.
+                            try
+                            {
+                                await reader._source.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                            }
+                            catch (Exception)
+                            {
+                            }
+
+                            continue;
                         }
 
-                        return;
-                    }
+                        if (received == 0)
+                        {
+                            if (reader._error is { } error)
+                            {
+                                _observer.OnError(error);
+                            }
+                            else
+                            {
+                                _observer.OnCompleted();
+                            }
 
-                    if (token.IsCancellationRequested)
-                    {
-                        return; // what was received stays buffered for the next consumer
+                            return;
+                        }
+
+                        if (IsDisposed)
+                        {
+                            return; // what was received stays buffered for the next consumer
+                        }
                     }
 
                     var chunk = reader._buffer.Memory;
                     reader._buffer.Consume(chunk.Length);
-                    batch.Enter();
+                    var batch = WriteBatch.Enter();
                     try
                     {
                         _observer.OnNext(chunk);
@@ -130,13 +146,9 @@ public sealed partial class ConnectionReader
 
                     if (batch.HasPausedWriters)
                     {
-                        await batch.WaitForPausedWritersAsync(token).ConfigureAwait(false);
+                        await batch.WaitForPausedWritersAsync().ConfigureAwait(false);
                     }
                 }
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                // Disposed: stop quietly; nothing was consumed that was not delivered.
             }
             catch (Exception handlerError)
             {
@@ -150,9 +162,8 @@ public sealed partial class ConnectionReader
                     reader.Release();
                 }
 
-                // The token source is not disposed: a racing Dispose() may still cancel it, and it holds no timer.
                 Dispose();
-                _completion.TrySetResult();
+                _completion.Complete();
             }
         }
 

@@ -38,7 +38,7 @@ namespace RxStreams;
 public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource
 {
     private readonly ByteSource _source;
-    private readonly ReadBuffer _buffer = new();
+    private ReadBuffer _buffer;
     private readonly int _limit;
     private Exception? _error; // the input failed; raised once the buffer is empty
     private bool _eof;
@@ -103,32 +103,60 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(CancellationToken cancellationToken)
     {
+        while (true)
+        {
+            int received = TryFill();
+            if (received >= 0)
+            {
+                return received > 0;
+            }
+
+            if (OwnWriter is { HasUnflushedData: true } writer)
+            {
+                // Request/response in pull style: what was written must leave before we wait for the answer.
+                writer.FlushNow();
+            }
+
+            await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes what the source has without waiting: the byte count, 0 at the end (clean or failed), -1 for "wait".</summary>
+    private int TryFill()
+    {
         if (_eof || _error is not null)
         {
-            return false;
-        }
-
-        if (OwnWriter is { HasUnflushedData: true } writer)
-        {
-            // Request/response in pull style: what was written must leave before we wait for the answer.
-            writer.FlushNow();
+            return 0;
         }
 
         try
         {
-            if (await _source.ReceiveAsync(_buffer, cancellationToken).ConfigureAwait(false) > 0)
+            int received = _source.TryReceive(ref _buffer);
+            if (received == 0)
             {
-                return true;
+                _eof = true;
             }
 
-            _eof = true;
+            return received;
+        }
+        catch (Exception error)
+        {
+            _error = error;
+            return 0;
+        }
+    }
+
+    /// <summary>Waits until the source may have something; its failures surface from the next <see cref="TryFill"/>.</summary>
+    private async ValueTask WaitForInputAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _source.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _error = error;
+            // The next TryFill reports the real outcome (end of input or the error).
         }
-
-        return false;
     }
 
     private bool TryAcquire() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
@@ -141,7 +169,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         while (!TryAcquire())
         {
             winding ??= Volatile.Read(ref _lastPush);
-            if (winding is { IsDisposed: true, Completion.IsCompleted: false })
+            if (winding is { IsDisposed: true, IsCompleted: false })
             {
                 await winding.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
                 winding = null;

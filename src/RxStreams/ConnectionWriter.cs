@@ -30,8 +30,8 @@ namespace RxStreams;
 /// </remarks>
 public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem
 {
+    // Every mutable field below is guarded by locking _queue (a private object: no separate lock object per writer).
     private readonly Transport _transport;
-    private readonly Lock _lock = new();
     private readonly SendQueue _queue = new();
     private long _buffered; // queued + being sent: asyncio's get_write_buffer_size()
     private int _highWaterMark;
@@ -75,7 +75,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     {
         get
         {
-            lock (_lock)
+            lock (_queue)
             {
                 return _buffered;
             }
@@ -134,7 +134,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
 
         TaskCompletionSource? resumed;
-        lock (_lock)
+        lock (_queue)
         {
             _highWaterMark = newHigh;
             _lowWaterMark = newLow;
@@ -159,7 +159,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             return;
         }
 
-        lock (_lock)
+        lock (_queue)
         {
             if (_state != OutputState.Open || _failure is not null)
             {
@@ -273,7 +273,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
 
         bool shutdownNow;
-        lock (_lock)
+        lock (_queue)
         {
             if (_state != OutputState.Open)
             {
@@ -305,7 +305,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     public void Close()
     {
         bool closeNow;
-        lock (_lock)
+        lock (_queue)
         {
             if (_state >= OutputState.Closing)
             {
@@ -392,7 +392,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     internal ValueTask WaitUntilResumedAsync(CancellationToken cancellationToken)
     {
         TaskCompletionSource? resumed;
-        lock (_lock)
+        lock (_queue)
         {
             if (!_paused || _failure is not null || _state == OutputState.Closed)
             {
@@ -409,7 +409,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     internal void OnTransportClosed(Exception? error)
     {
         TaskCompletionSource? resumed;
-        lock (_lock)
+        lock (_queue)
         {
             _failure ??= error;
             _state = OutputState.Closed;
@@ -438,7 +438,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     {
         await WaitUntilResumedAsync(cancellationToken).ConfigureAwait(false);
         Exception? failure;
-        lock (_lock)
+        lock (_queue)
         {
             failure = _failure;
         }
@@ -453,10 +453,9 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     {
         while (true)
         {
-            List<ArraySegment<byte>>? segments = null;
-            long byteCount = 0;
+            SendBatch? taken = null;
             bool shutdownSend = false, close = false;
-            lock (_lock)
+            lock (_queue)
             {
                 if (_queue.IsEmpty || _failure is not null || _state == OutputState.Closed)
                 {
@@ -465,11 +464,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
                 }
                 else
                 {
-                    segments = _queue.TakeAll(out byteCount);
+                    taken = _queue.TakeAll();
                 }
             }
 
-            if (segments is null)
+            if (taken is not { } batch)
             {
                 // Everything is sent: now a requested half-close or close can happen (outside the lock: it calls back).
                 if (shutdownSend)
@@ -486,24 +485,22 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
             try
             {
-                await _transport.SendAsync(segments).ConfigureAwait(false);
+                await _transport.SendAsync(batch).ConfigureAwait(false);
             }
             catch (Exception error)
             {
-                lock (_lock)
-                {
-                    _queue.Release(segments);
-                    Volatile.Write(ref _sending, 0);
-                }
+                SendQueue.Release(batch);
+                Volatile.Write(ref _sending, 0);
 
                 _transport.Fail(error is IOException ? error : new IOException("Sending failed: " + error.Message, error));
                 return;
             }
 
             TaskCompletionSource? resumed;
-            lock (_lock)
+            long byteCount = batch.ByteCount;
+            SendQueue.Release(batch);
+            lock (_queue)
             {
-                _queue.Release(segments);
                 _buffered -= byteCount;
                 resumed = UpdatePauseState();
             }

@@ -21,14 +21,12 @@ namespace RxStreams;
 public sealed class StreamConnection : IAsyncDisposable, IDisposable
 {
     private readonly Transport _transport;
-    private readonly TimeSpan _closeTimeout;
-    private readonly IScheduler _scheduler;
+    private readonly ConnectionOptions _options;
 
     internal StreamConnection(Transport transport, ConnectionOptions options)
     {
         _transport = transport;
-        _closeTimeout = options.CloseTimeout;
-        _scheduler = options.Scheduler;
+        _options = options;
         Writer = new ConnectionWriter(transport, options);
         Reader = new ConnectionReader(transport, options.Limit) { OwnWriter = Writer };
     }
@@ -55,6 +53,13 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     public Exception? Error => _transport.TerminalError;
 
     internal Transport Transport => _transport;
+
+    // Links of the owning server's ConnectionList (intrusive, so tracking allocates nothing per connection).
+    internal StreamConnection? PreviousTracked { get; set; }
+
+    internal StreamConnection? NextTracked { get; set; }
+
+    internal bool IsTracked { get; set; }
 
     /// <summary>Gives the two halves to a deconstruction: <c>var (reader, writer) = connection;</c>.</summary>
     /// <param name="reader">The reader.</param>
@@ -87,7 +92,7 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
         Writer.Close();
         if (!_transport.IsClosed)
         {
-            var deadline = _scheduler.Schedule(_transport, _closeTimeout, static (_, transport) =>
+            var deadline = _options.Scheduler.Schedule(_transport, _options.CloseTimeout, static (_, transport) =>
             {
                 transport.Abort();
                 return System.Reactive.Disposables.Disposable.Empty;

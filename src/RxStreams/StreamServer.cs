@@ -30,11 +30,11 @@ namespace RxStreams;
 /// <see cref="DisposeAsync"/> is both. <see cref="ShutdownAsync"/> adds a deadline after which connections are aborted.
 /// </para>
 /// </remarks>
-public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposable
+public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposable, IConnectionOwner
 {
     private readonly Socket[] _listeners;
     private readonly ServerOptions _options;
-    private readonly ConcurrentDictionary<StreamConnection, byte> _connections = new();
+    private readonly ConnectionList _connections = new();
     private readonly ConcurrentDictionary<AcceptSubscription, byte> _subscriptions = new();
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -151,7 +151,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     /// <summary>asyncio's <c>close_clients()</c>: closes every accepted connection gracefully (buffered data is sent first).</summary>
     public void CloseClients()
     {
-        foreach (var connection in _connections.Keys)
+        foreach (var connection in _connections.Snapshot())
         {
             connection.Writer.Close();
         }
@@ -160,7 +160,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     /// <summary>asyncio's <c>abort_clients()</c>: resets every accepted connection at once.</summary>
     public void AbortClients()
     {
-        foreach (var connection in _connections.Keys)
+        foreach (var connection in _connections.Snapshot())
         {
             connection.Abort();
         }
@@ -235,26 +235,34 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     private StreamConnection Adopt(Socket socket)
     {
         socket.NoDelay = _options.NoDelay;
-        var transport = new SocketTransport(socket) { FaultObserver = ReportError };
+        var transport = new SocketTransport(socket);
         var connection = new StreamConnection(transport, _options);
-        _connections.TryAdd(connection, 0);
-        connection.Closed.ContinueWith(
-            static (task, state) =>
-            {
-                var (server, connection) = ((StreamServer, StreamConnection))state!;
-                server._connections.TryRemove(connection, out _);
-                server.CompleteIfIdle();
-            },
-            (this, connection),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+        _connections.Add(connection);
+        transport.Owner = this;
+        transport.Connection = connection;
+        if (transport.IsClosed)
+        {
+            OnClosed(connection); // closed before we were listening for it
+        }
+
         return connection;
+    }
+
+    void IConnectionOwner.OnClosed(StreamConnection connection) => OnClosed(connection);
+
+    void IConnectionOwner.ReportError(Exception error) => ReportError(error);
+
+    private void OnClosed(StreamConnection connection)
+    {
+        if (_connections.Remove(connection))
+        {
+            CompleteIfIdle();
+        }
     }
 
     private void CompleteIfIdle()
     {
-        if (!IsServing && _connections.IsEmpty)
+        if (!IsServing && _connections.Count == 0)
         {
             _allClosed.TrySetResult();
         }

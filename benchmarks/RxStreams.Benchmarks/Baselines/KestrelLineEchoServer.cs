@@ -75,19 +75,21 @@ internal sealed class KestrelLineEchoServer : IEchoServer
             {
                 while (true)
                 {
-                    var result = await input.ReadAsync(connection.ConnectionClosed);
+                    // No ConnectionClosed token here: Kestrel completes Input when the client closes, and a token that
+                    // races with that completion would turn a normal close into an OperationCanceledException.
+                    var result = await input.ReadAsync();
                     var buffer = result.Buffer;
                     var consumed = LineFraming.EchoCompleteLines(buffer, output);
                     input.AdvanceTo(consumed, buffer.End);
 
-                    var flush = await output.FlushAsync(connection.ConnectionClosed);
+                    var flush = await output.FlushAsync();
                     if (result.IsCompleted || flush.IsCompleted)
                     {
                         return;
                     }
                 }
             }
-            catch (Exception e) when (SocketAcceptLoop.IsDisconnect(e) || e is ConnectionResetException or ConnectionAbortedException)
+            catch (Exception e) when (SocketAcceptLoop.IsDisconnect(e)) // includes ConnectionResetException and ConnectionAbortedException
             {
                 // The client went away; Kestrel closes the connection when this method returns.
             }
@@ -101,9 +103,9 @@ internal sealed class KestrelLineEchoServer : IEchoServer
         {
             try
             {
-                await connection.Transport.Input.CopyToAsync(connection.Transport.Output, connection.ConnectionClosed);
+                await connection.Transport.Input.CopyToAsync(connection.Transport.Output);
             }
-            catch (Exception e) when (SocketAcceptLoop.IsDisconnect(e) || e is ConnectionResetException or ConnectionAbortedException)
+            catch (Exception e) when (SocketAcceptLoop.IsDisconnect(e)) // includes ConnectionResetException and ConnectionAbortedException
             {
                 // The client went away.
             }

@@ -72,9 +72,10 @@ internal sealed class SocketAcceptLoop : IAsyncDisposable
         {
             await _handleConnection(socket, _stopping.Token);
         }
-        catch (Exception e) when (IsDisconnect(e))
+        catch (Exception e) when (IsDisconnect(e) || e is InvalidDataException)
         {
-            // The peer went away or we are shutting down: nothing to report for an echo server.
+            // The peer went away, we are shutting down, or the peer broke the protocol (an over-long line):
+            // either way the connection just ends, as it would in a real server.
         }
         finally
         {

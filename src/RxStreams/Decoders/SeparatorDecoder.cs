@@ -47,9 +47,11 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
     }
 
     /// <summary>A decoder for <c>\n</c>-terminated lines.</summary>
-    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd) => new([NewLine], limit, atEnd);
+    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd) => new(LineSeparators, limit, atEnd);
 
     internal static readonly byte[] NewLine = [(byte)'\n'];
+
+    private static readonly byte[][] LineSeparators = [NewLine];
 
     public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {

@@ -21,7 +21,14 @@ namespace RxStreams.Framing;
 /// <para>
 /// Errors: input that breaks a limit fails the stream with <see cref="LimitOverrunException"/>; input that ends inside a
 /// frame fails it with <see cref="IncompleteReadException"/> (except <see cref="Lines"/> and <see cref="Chunks"/>, whose last
-/// frame may be short). Frames completed before an error are always delivered first.
+/// frame may be short). Frames completed before an error are always delivered first, and when the input fails inside a
+/// frame, the operator fails with <see cref="IncompleteReadException"/> whose <see cref="IncompleteReadException.Partial"/>
+/// holds that frame's bytes and whose <see cref="Exception.InnerException"/> is the input's error: no byte is lost.
+/// </para>
+/// <para>
+/// Chunk-invariance covers the frames and the type of every error. <see cref="LimitOverrunException.Consumed"/> and its
+/// message follow asyncio exactly, and in asyncio they describe the buffer at the moment the limit is found broken
+/// ("is found" / "not found", and how far the search got), which depends on how much had arrived by then.
 /// </para>
 /// </remarks>
 public static class FramingExtensions
@@ -64,7 +71,7 @@ public static class FramingExtensions
     public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, ReadOnlyMemory<byte> separator, int limit = DefaultLimit)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var separators = Separators.Normalize([separator]);
+        var separators = Separators.Normalize([separator], nameof(separator));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new SeparatorDecoder(separators, limit, SeparatorDecoder.AtEnd.Throw), emitsOwnedMemory: true);
     }
@@ -83,7 +90,7 @@ public static class FramingExtensions
     public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, IEnumerable<ReadOnlyMemory<byte>> separators, int limit = DefaultLimit)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var normalized = Separators.Normalize(separators);
+        var normalized = Separators.Normalize(separators, nameof(separators));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new SeparatorDecoder(normalized, limit, SeparatorDecoder.AtEnd.Throw), emitsOwnedMemory: true);
     }

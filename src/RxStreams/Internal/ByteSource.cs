@@ -1,12 +1,23 @@
 namespace RxStreams.Internal;
 
 /// <summary>Where a <see cref="ConnectionReader"/> gets its bytes: a socket transport, or bytes fed by hand.</summary>
+/// <remarks>
+/// Receiving is split in two so that a waiting reader holds as little as possible: <see cref="TryReceive"/> takes
+/// whatever is there without waiting, and <see cref="WaitAsync"/> waits for "something happened" without any buffer.
+/// An idle connection therefore holds one pending zero-byte wait and no receive memory.
+/// </remarks>
 internal abstract class ByteSource
 {
-    /// <summary>Appends the next bytes to <paramref name="buffer"/>; returns how many, 0 at the end of the input (sticky).</summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; nothing was consumed.</exception>
+    /// <summary>Appends what is available to <paramref name="buffer"/> without waiting.</summary>
+    /// <returns>The byte count; 0 at the end of the input (sticky); -1 when nothing is available yet.</returns>
     /// <exception cref="IOException">The input failed.</exception>
-    public abstract ValueTask<int> ReceiveAsync(ReadBuffer buffer, CancellationToken cancellationToken);
+    public abstract int TryReceive(ref ReadBuffer buffer);
+
+    /// <summary>
+    /// Completes when <see cref="TryReceive"/> may have something to report (bytes, the end, an error). May complete
+    /// spuriously, and may fault; either way the caller just calls <see cref="TryReceive"/> again.
+    /// </summary>
+    public abstract ValueTask<int> WaitAsync(CancellationToken cancellationToken);
 
     /// <summary>Whether it is known that no more bytes will come.</summary>
     public abstract bool InputEnded { get; }

@@ -83,40 +83,51 @@ internal sealed class FedSource : ByteSource
 
     public override void OnConsumerFault(Exception error) => SetException(error);
 
-    public override async ValueTask<int> ReceiveAsync(ReadBuffer buffer, CancellationToken cancellationToken)
+    public override int TryReceive(ref ReadBuffer buffer)
     {
-        while (true)
+        lock (_lock)
         {
-            Task wait;
-            lock (_lock)
+            if (_chunks.Count > 0)
             {
-                if (_chunks.Count > 0)
+                int total = 0;
+                while (_chunks.TryDequeue(out var chunk))
                 {
-                    int total = 0;
-                    while (_chunks.TryDequeue(out var chunk))
-                    {
-                        buffer.AppendOwned(chunk);
-                        total += chunk.Length;
-                    }
-
-                    return total;
+                    buffer.AppendOwned(chunk);
+                    total += chunk.Length;
                 }
 
-                if (_error is not null)
-                {
-                    throw _error;
-                }
-
-                if (_eof)
-                {
-                    return 0;
-                }
-
-                wait = (_waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                return total;
             }
 
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (_error is not null)
+            {
+                throw _error;
+            }
+
+            return _eof ? 0 : -1;
         }
+    }
+
+    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_lock)
+        {
+            if (_chunks.Count > 0 || _error is not null || _eof)
+            {
+                return new ValueTask<int>(0);
+            }
+
+            wait = (_waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        return new ValueTask<int>(WaitCoreAsync(wait, cancellationToken));
+    }
+
+    private static async Task<int> WaitCoreAsync(Task wait, CancellationToken cancellationToken)
+    {
+        await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
     }
 
     private TaskCompletionSource? TakeWaiter()

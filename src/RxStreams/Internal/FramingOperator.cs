@@ -12,7 +12,7 @@ namespace RxStreams.Internal;
 /// event          | action
 /// OnNext(chunk)  | append (adopt owned memory, copy anything else); decode and emit every complete frame
 /// OnCompleted    | decode at end: emit the last frame(s) or fail with IncompleteReadException; then OnCompleted
-/// OnError(e)     | emit nothing more; OnError(e)  (complete frames were already emitted; the partial one is dropped)
+/// OnError(e)     | OnError(e) when nothing is buffered, else OnError(IncompleteReadException(partial, expected, e))
 /// decoder throws | OnError(that exception): LimitOverrunException, IncompleteReadException, InvalidDataException
 /// Dispose        | unsubscribe upstream, drop the buffer
 /// </code>
@@ -37,7 +37,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned)
         : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>
     {
-        private readonly ReadBuffer _buffer = new();
+        private ReadBuffer _buffer;
         private bool _done;
 
         public void OnNext(ReadOnlyMemory<byte> value)
@@ -66,6 +66,11 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                         break;
                     }
 
+                    if (consumed <= 0 || consumed > _buffer.Length)
+                    {
+                        throw new InvalidOperationException($"The decoder {decoder.GetType().Name} reported a frame that consumed {consumed} of {_buffer.Length} bytes; a frame must consume between 1 and all of them.");
+                    }
+
                     _buffer.Consume(consumed);
                 }
                 catch (Exception error)
@@ -80,16 +85,27 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                     return;
                 }
             }
+
+            _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
         }
 
         public void OnError(Exception error)
         {
-            if (!_done)
+            if (_done)
             {
-                _done = true;
-                ForwardOnError(error);
+                return;
             }
+
+            _done = true;
+            var partial = _buffer.Memory;
+            _buffer.Clear();
+
+            // The bytes of an unfinished frame travel with the error (contract 10: nothing is lost).
+            ForwardOnError(partial.IsEmpty ? error : new IncompleteReadException(partial, ExpectedLength(decoder), error));
         }
+
+        private static long? ExpectedLength(IFrameDecoder<TFrame> decoder) =>
+            decoder is Decoders.FixedLengthDecoder fixedLength ? fixedLength.Length : null;
 
         public void OnCompleted()
         {
@@ -101,11 +117,17 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             while (true)
             {
                 TFrame frame;
+                int consumed;
                 try
                 {
-                    if (!decoder.TryDecodeAtEnd(_buffer.Memory, out frame, out int consumed))
+                    if (!decoder.TryDecodeAtEnd(_buffer.Memory, out frame, out consumed))
                     {
                         break;
+                    }
+
+                    if (consumed < 0 || consumed > _buffer.Length)
+                    {
+                        throw new InvalidOperationException($"The decoder {decoder.GetType().Name} reported a last frame that consumed {consumed} of {_buffer.Length} bytes.");
                     }
 
                     _buffer.Consume(consumed);
@@ -120,6 +142,11 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 if (IsDisposed)
                 {
                     return;
+                }
+
+                if (consumed == 0)
+                {
+                    break; // a last frame that consumed nothing (an empty "rest") is the last one: asking again would loop
                 }
             }
 

@@ -19,9 +19,12 @@ namespace RxStreams.Internal;
 /// chunk follows it in the same array (a socket reader fills its array front to back) the two simply merge.
 /// Anything else is copied once, on entry.
 /// </para>
-/// <para>Not thread-safe: one reader, one decoder loop.</para>
+/// <para>
+/// Not thread-safe: one reader, one decoder loop. A mutable struct, embedded in its owner to keep idle connections
+/// small: keep it in a non-readonly field and pass it by <see langword="ref"/>.
+/// </para>
 /// </remarks>
-internal sealed class ReadBuffer
+internal struct ReadBuffer
 {
     /// <summary>Allocation size for a fresh array when nothing says otherwise.</summary>
     internal const int DefaultArraySize = 16 * 1024;
@@ -29,19 +32,19 @@ internal sealed class ReadBuffer
     /// <summary>Largest single receive; matches the socket's default receive buffer on Linux loopback well enough.</summary>
     internal const int MaxReceiveSize = 64 * 1024;
 
-    private byte[] _array = [];
+    private byte[]? _array; // null until the first byte arrives
     private int _start;
     private int _end;
     private int _writableEnd;
 
     /// <summary>Number of unconsumed bytes.</summary>
-    public int Length => _end - _start;
+    public readonly int Length => _end - _start;
 
     /// <summary>The unconsumed bytes. Immutable and never reused: slices of it may be emitted as owned memory.</summary>
-    public ReadOnlyMemory<byte> Memory => new(_array, _start, _end - _start);
+    public readonly ReadOnlyMemory<byte> Memory => new(_array, _start, _end - _start);
 
     /// <summary>Free space that a receive could fill without moving anything.</summary>
-    public int FreeSpace => _writableEnd - _end;
+    public readonly int FreeSpace => _writableEnd - _end;
 
     /// <summary>Drops <paramref name="count"/> bytes from the front.</summary>
     public void Consume(int count)
@@ -61,10 +64,24 @@ internal sealed class ReadBuffer
     {
         if (_start == _end)
         {
-            _array = [];
+            _array = null;
             _start = _end = _writableEnd = 0;
         }
     }
+
+    /// <summary>
+    /// Forgets the array when nothing is pending and too little free space is left to be worth keeping (always the
+    /// case for adopted memory, which has none): the emitted slices keep what they need alive, we keep nothing.
+    /// </summary>
+    public void TrimIfEmpty()
+    {
+        if (_start == _end && _writableEnd - _end < MinUsefulFreeSpace)
+        {
+            ReleaseIfEmpty();
+        }
+    }
+
+    private const int MinUsefulFreeSpace = 1024;
 
     /// <summary>
     /// Returns free space of at least <paramref name="minimum"/> bytes (and preferably <paramref name="preferred"/>) after
@@ -78,7 +95,7 @@ internal sealed class ReadBuffer
             Grow(Math.Max(preferred, minimum));
         }
 
-        return new Memory<byte>(_array, _end, _writableEnd - _end);
+        return new Memory<byte>(_array!, _end, _writableEnd - _end);
     }
 
     /// <summary>Marks <paramref name="count"/> bytes of the free space as received.</summary>
@@ -101,7 +118,7 @@ internal sealed class ReadBuffer
             Grow(Math.Max(data.Length, DefaultArraySize));
         }
 
-        data.CopyTo(_array.AsSpan(_end));
+        data.CopyTo(_array!.AsSpan(_end));
         _end += data.Length;
     }
 

@@ -2,6 +2,35 @@ using System.Buffers;
 
 namespace RxStreams.Internal;
 
+/// <summary>Everything taken from a <see cref="SendQueue"/> for one send: one segment, or a list for a gathered send.</summary>
+internal readonly struct SendBatch(ArraySegment<byte> single, List<ArraySegment<byte>>? many)
+{
+    /// <summary>The only segment, when <see cref="Many"/> is <see langword="null"/>.</summary>
+    public ArraySegment<byte> Single => single;
+
+    /// <summary>All the segments, in order, when there is more than one.</summary>
+    public List<ArraySegment<byte>>? Many => many;
+
+    public long ByteCount
+    {
+        get
+        {
+            if (many is null)
+            {
+                return single.Count;
+            }
+
+            long total = 0;
+            foreach (var segment in many)
+            {
+                total += segment.Count;
+            }
+
+            return total;
+        }
+    }
+}
+
 /// <summary>
 /// The writer's buffered bytes: copies of what was written, packed into pooled segments so that everything written
 /// between two flushes leaves in one (gathered) send.
@@ -9,16 +38,16 @@ namespace RxStreams.Internal;
 /// <remarks>
 /// Writes are copied because a caller may reuse its memory as soon as <c>Write</c> returns (as with
 /// <see cref="Stream.Write(ReadOnlySpan{byte})"/>); the copy is also what turns many small frames into one send.
-/// Segments are rented from <see cref="ArrayPool{T}.Shared"/> and returned once sent, so an idle writer holds nothing.
-/// Not thread-safe: the writer serialises access.
+/// Segments are rented from <see cref="ArrayPool{T}.Shared"/> and returned once sent, so an idle writer holds nothing;
+/// a list exists only while more than one segment is queued. Not thread-safe: the writer serialises access.
 /// </remarks>
 internal sealed class SendQueue
 {
     private const int MinSegmentSize = 4096;
     private const int MaxSegmentSize = 1024 * 1024;
 
-    private List<ArraySegment<byte>> _sealed = [];
-    private List<ArraySegment<byte>> _spare = [];
+    private ArraySegment<byte> _first;
+    private List<ArraySegment<byte>>? _many; // holds every sealed segment once there are two or more
     private byte[]? _current;
     private int _currentUsed;
 
@@ -46,58 +75,66 @@ internal sealed class SendQueue
         }
     }
 
-    /// <summary>Takes everything queued; hand the list back with <see cref="Release"/> once it is sent.</summary>
-    public List<ArraySegment<byte>> TakeAll(out long byteCount)
+    /// <summary>Takes everything queued; hand it back with <see cref="Release"/> once it is sent.</summary>
+    public SendBatch TakeAll()
     {
         SealCurrent();
-        var taken = _sealed;
-        _sealed = _spare;
-        _spare = [];
-        byteCount = Length;
+        var batch = new SendBatch(_first, _many);
+        _first = default;
+        _many = null;
         Length = 0;
-        return taken;
+        return batch;
     }
 
-    /// <summary>Returns sent segments to the pool and keeps the list for reuse.</summary>
-    public void Release(List<ArraySegment<byte>> sent)
+    /// <summary>Returns sent segments to the pool.</summary>
+    public static void Release(SendBatch sent)
     {
-        foreach (var segment in sent)
+        if (sent.Many is { } many)
         {
-            ArrayPool<byte>.Shared.Return(segment.Array!);
+            foreach (var segment in many)
+            {
+                ArrayPool<byte>.Shared.Return(segment.Array!);
+            }
         }
-
-        sent.Clear();
-        _spare = sent;
+        else if (sent.Single.Array is { } array)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     /// <summary>Discards everything queued (abort).</summary>
-    public void Discard()
-    {
-        SealCurrent();
-        foreach (var segment in _sealed)
-        {
-            ArrayPool<byte>.Shared.Return(segment.Array!);
-        }
-
-        _sealed.Clear();
-        Length = 0;
-    }
+    public void Discard() => Release(TakeAll());
 
     private void SealCurrent()
     {
-        if (_current is not null)
+        if (_current is null)
         {
-            if (_currentUsed > 0)
+            return;
+        }
+
+        if (_currentUsed == 0)
+        {
+            ArrayPool<byte>.Shared.Return(_current);
+        }
+        else
+        {
+            var segment = new ArraySegment<byte>(_current, 0, _currentUsed);
+            if (_many is not null)
             {
-                _sealed.Add(new ArraySegment<byte>(_current, 0, _currentUsed));
+                _many.Add(segment);
+            }
+            else if (_first.Array is null)
+            {
+                _first = segment;
             }
             else
             {
-                ArrayPool<byte>.Shared.Return(_current);
+                _many = [_first, segment];
+                _first = default;
             }
-
-            _current = null;
-            _currentUsed = 0;
         }
+
+        _current = null;
+        _currentUsed = 0;
     }
 }

@@ -1,21 +1,20 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 
 namespace RxStreams.Internal;
 
 /// <summary>A connected stream <see cref="System.Net.Sockets.Socket"/> (TCP or Unix) as a <see cref="Transport"/>.</summary>
 /// <remarks>
 /// <para>
-/// Receives use the socket's own cached awaitable event args (<c>Socket.ReceiveAsync(Memory, CancellationToken)</c>
-/// returns a <see cref="ValueTask{TResult}"/> backed by one reused <see cref="SocketAsyncEventArgs"/>), so no receive
-/// allocates a <see cref="Task"/>, and cancellation never loses bytes: a cancelled receive leaves them in the kernel.
+/// The socket is non-blocking. Receives are plain non-blocking <c>recv</c> calls; when nothing is queued, the reader
+/// awaits a zero-byte receive (the socket's own cached awaitable event args: no allocation, and cancelling it never
+/// loses bytes, since it reads none). Memory is taken only once data is there, sized by <see cref="Socket.Available"/>,
+/// so an idle connection holds no receive memory (Kestrel's <c>WaitForDataBeforeAllocatingBuffer</c>). While data
+/// keeps coming, receives go straight into the free space of the current array.
 /// </para>
 /// <para>
-/// Memory: when the socket has been drained, the next receive is a zero-byte receive, which waits for data without a
-/// buffer; only then is memory taken, sized by <see cref="Socket.Available"/>. An idle connection therefore holds no
-/// receive memory at all (Kestrel's <c>WaitForDataBeforeAllocatingBuffer</c>). While data keeps coming, receives go
-/// straight into the free space of the current array.
+/// Sends are a non-blocking <c>send</c>/<c>sendmsg</c> first (one gathered call for every queued segment); only the
+/// part the kernel could not take is sent asynchronously.
 /// </para>
 /// </remarks>
 internal sealed class SocketTransport : Transport
@@ -27,10 +26,14 @@ internal sealed class SocketTransport : Transport
     private readonly EndPoint? _localEndPoint;
     private readonly EndPoint? _remoteEndPoint;
     private bool _expectMoreData;
+    private bool _woken;
 
     public SocketTransport(Socket socket)
     {
         _socket = socket;
+
+        // Synchronous calls never block a thread: they return WouldBlock, and waiting is done asynchronously.
+        socket.Blocking = false;
         _localEndPoint = socket.LocalEndPoint;
         _remoteEndPoint = socket.RemoteEndPoint;
     }
@@ -43,8 +46,7 @@ internal sealed class SocketTransport : Transport
 
     public override Socket? Socket => _socket;
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReceiveAsync(ReadBuffer buffer, CancellationToken cancellationToken)
+    public override int TryReceive(ref ReadBuffer buffer)
     {
         if (InputEnded)
         {
@@ -63,20 +65,34 @@ internal sealed class SocketTransport : Transport
             else
             {
                 available = _socket.Available;
-                if (available == 0)
+                if (available == 0 && !_woken)
                 {
+                    // Nothing queued: wait without holding memory (the free tail is abandoned if nothing is pending).
                     buffer.ReleaseIfEmpty();
-                    await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                    available = _socket.Available;
+                    return -1;
                 }
 
-                // Zero available after waking means end of input or an error: a small receive tells which.
-                int wanted = Math.Clamp(available, 256, ReadBuffer.MaxReceiveSize);
+                // Exactly what is queued, so no memory is allocated that data will not fill. Zero available after a wake
+                // means the end of the input or an error: a one-byte receive tells which.
+                int wanted = Math.Clamp(available, 1, ReadBuffer.MaxReceiveSize);
                 memory = buffer.GetFreeSpace(wanted, wanted);
             }
 
-            int received = await _socket.ReceiveAsync(memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            _woken = false;
+            int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError error);
+            if (error != SocketError.Success)
+            {
+                if (error == SocketError.WouldBlock)
+                {
+                    _expectMoreData = false;
+                    return -1;
+                }
+
+                return EndOfInputOrThrow(new SocketException((int)error));
+            }
+
             buffer.Commit(received);
+
             // Keep streaming while receives come back full; after a receive sized by Available, only if more was waiting.
             _expectMoreData = streaming ? received == memory.Length : available > received;
             if (received == 0)
@@ -86,49 +102,50 @@ internal sealed class SocketTransport : Transport
 
             return received;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            throw;
-        }
-        catch (Exception error) when (error is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception error) when (error is SocketException or ObjectDisposedException)
         {
             return EndOfInputOrThrow(error);
         }
     }
 
-    public override async ValueTask SendAsync(List<ArraySegment<byte>> segments)
+    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
     {
+        _woken = true;
         try
         {
-            if (segments.Count == 1)
-            {
-                var remaining = segments[0].AsMemory();
-                while (!remaining.IsEmpty)
-                {
-                    int sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
-                    remaining = remaining[sent..];
-                }
-            }
-            else
-            {
-                // One gathered send (sendmsg with an iovec per segment) for everything queued.
-                long total = 0;
-                foreach (var segment in segments)
-                {
-                    total += segment.Count;
-                }
-
-                int sent = await _socket.SendAsync(segments, SocketFlags.None).ConfigureAwait(false);
-                if (sent < total)
-                {
-                    await SendRemainderAsync(segments, sent).ConfigureAwait(false);
-                }
-            }
+            // A zero-byte receive: completes when data, a FIN or an error arrives, without a buffer. It uses the socket's
+            // own cached awaitable event args, so waiting allocates nothing.
+            return _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
         }
-        catch (SocketException error)
+        catch (ObjectDisposedException)
         {
-            throw ThrowHelper.WrapSocketError(error);
+            return new ValueTask<int>(0);
         }
+    }
+
+    public override ValueTask SendAsync(SendBatch batch)
+    {
+        // First a non-blocking send straight from this thread: on a healthy connection it takes everything, with no
+        // event args and no continuation. Only what the kernel could not take goes through an asynchronous send.
+        int sent;
+        SocketError error;
+        try
+        {
+            sent = batch.Many is { } many
+                ? _socket.Send(many, SocketFlags.None, out error)
+                : _socket.Send(batch.Single.AsSpan(), SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException disposed)
+        {
+            return ValueTask.FromException(disposed);
+        }
+
+        if (error != SocketError.Success && error != SocketError.WouldBlock)
+        {
+            return ValueTask.FromException(ThrowHelper.WrapSocketError(new SocketException((int)error)));
+        }
+
+        return sent == batch.ByteCount ? default : SendRemainderAsync(batch.Many ?? [batch.Single], sent);
     }
 
     protected override void ShutdownSendCore() => _socket.Shutdown(SocketShutdown.Send);
@@ -146,21 +163,28 @@ internal sealed class SocketTransport : Transport
 
     private async ValueTask SendRemainderAsync(List<ArraySegment<byte>> segments, int alreadySent)
     {
-        foreach (var segment in segments)
+        try
         {
-            if (alreadySent >= segment.Count)
+            foreach (var segment in segments)
             {
-                alreadySent -= segment.Count;
-                continue;
-            }
+                if (alreadySent >= segment.Count)
+                {
+                    alreadySent -= segment.Count;
+                    continue;
+                }
 
-            var remaining = segment.AsMemory(alreadySent);
-            alreadySent = 0;
-            while (!remaining.IsEmpty)
-            {
-                int sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
-                remaining = remaining[sent..];
+                var remaining = segment.AsMemory(alreadySent);
+                alreadySent = 0;
+                while (!remaining.IsEmpty)
+                {
+                    int sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
+                    remaining = remaining[sent..];
+                }
             }
+        }
+        catch (SocketException error)
+        {
+            throw ThrowHelper.WrapSocketError(error);
         }
     }
 

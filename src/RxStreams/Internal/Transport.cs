@@ -22,7 +22,7 @@ namespace RxStreams.Internal;
 /// </remarks>
 internal abstract class Transport : ByteSource
 {
-    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private LazyCompletion _closed; // its task is created only when someone waits: an idle connection should be small
     private Exception? _terminalError;
     private int _closedFlag;
     private volatile bool _closing;
@@ -44,6 +44,12 @@ internal abstract class Transport : ByteSource
     /// <summary>Completes (never faults) once the transport is closed, whatever the reason.</summary>
     public Task Closed => _closed.Task;
 
+    /// <summary>Told when this connection closes or its consumer fails (a server tracking its connections).</summary>
+    public IConnectionOwner? Owner { get; set; }
+
+    /// <summary>The connection object the owner knows this transport by.</summary>
+    public StreamConnection? Connection { get; set; }
+
     /// <summary>Whether the write direction can be shut down on its own (asyncio's <c>can_write_eof()</c>).</summary>
     public abstract bool CanShutdownSend { get; }
 
@@ -62,18 +68,15 @@ internal abstract class Transport : ByteSource
     /// <summary>The error that ended the connection: the reader raises it once its buffered bytes are read.</summary>
     public override Exception? PendingError => TerminalError;
 
-    /// <summary>Called when a handler or subscriber of this connection failed; reported to the server, if any.</summary>
-    public Action<Exception>? FaultObserver { get; set; }
-
     /// <summary>A subscriber threw: the connection is aborted with that error (never the server).</summary>
     public override void OnConsumerFault(Exception error)
     {
         Fail(error);
-        FaultObserver?.Invoke(error);
+        Owner?.ReportError(error);
     }
 
     /// <summary>Sends every segment, in order.</summary>
-    public abstract ValueTask SendAsync(List<ArraySegment<byte>> segments);
+    public abstract ValueTask SendAsync(SendBatch batch);
 
     /// <summary>Shuts the write direction down (FIN); called by the writer once everything buffered is sent.</summary>
     public void ShutdownSend()
@@ -125,7 +128,7 @@ internal abstract class Transport : ByteSource
     /// <summary>asyncio's <c>wait_closed()</c>: completes once closed; raises the error that ended the connection, if any.</summary>
     public async Task WaitClosedAsync(CancellationToken cancellationToken)
     {
-        await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (TerminalError is { } error)
         {
             throw error;
@@ -161,6 +164,20 @@ internal abstract class Transport : ByteSource
         }
 
         Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
-        _closed.TrySetResult();
+        _closed.Complete();
+        if (Owner is { } owner && Connection is { } connection)
+        {
+            owner.OnClosed(connection);
+        }
     }
+}
+
+/// <summary>What a transport tells whoever tracks its connection (a <see cref="StreamServer"/>).</summary>
+internal interface IConnectionOwner
+{
+    /// <summary>The connection closed, whatever the reason.</summary>
+    void OnClosed(StreamConnection connection);
+
+    /// <summary>A handler or subscriber of the connection failed; the connection was aborted with it.</summary>
+    void ReportError(Exception error);
 }

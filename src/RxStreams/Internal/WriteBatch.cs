@@ -20,6 +20,9 @@ internal sealed class WriteBatch
     [ThreadStatic]
     private static WriteBatch? t_current;
 
+    [ThreadStatic]
+    private static WriteBatch? t_spare; // one reusable batch per thread: a dispatch allocates nothing
+
     private WriteBatch? _outer;
     private ConnectionWriter?[] _writers = new ConnectionWriter?[2];
     private int _count;
@@ -31,10 +34,14 @@ internal sealed class WriteBatch
     /// <summary>Whether a writer written in the last dispatch is above its high-water mark.</summary>
     public bool HasPausedWriters => _pausedCount > 0;
 
-    public void Enter()
+    /// <summary>Opens a batch on this thread (nested batches are allowed: the inner one is a separate object).</summary>
+    public static WriteBatch Enter()
     {
-        _outer = t_current;
-        t_current = this;
+        var batch = t_spare ?? new WriteBatch();
+        t_spare = null;
+        batch._outer = t_current;
+        t_current = batch;
+        return batch;
     }
 
     public void Enlist(ConnectionWriter writer)
@@ -55,7 +62,10 @@ internal sealed class WriteBatch
         _writers[_count++] = writer;
     }
 
-    /// <summary>Closes the batch and flushes every enlisted writer; keeps the paused ones for <see cref="WaitForPausedWritersAsync"/>.</summary>
+    /// <summary>
+    /// Closes the batch and flushes every enlisted writer. Keeps the paused ones for
+    /// <see cref="WaitForPausedWritersAsync"/>; with none, the batch goes back to the thread for the next dispatch.
+    /// </summary>
     public void Exit()
     {
         t_current = _outer;
@@ -74,22 +84,22 @@ internal sealed class WriteBatch
 
         _count = 0;
         _pausedCount = paused;
+        if (paused == 0)
+        {
+            t_spare = this;
+        }
     }
 
     /// <summary>Waits until every writer that was paused at the end of the dispatch drops to its low-water mark (or dies).</summary>
-    public async ValueTask WaitForPausedWritersAsync(CancellationToken cancellationToken)
+    public async ValueTask WaitForPausedWritersAsync()
     {
-        try
+        for (int i = 0; i < _pausedCount; i++)
         {
-            for (int i = 0; i < _pausedCount; i++)
-            {
-                await _writers[i]!.WaitUntilResumedAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await _writers[i]!.WaitUntilResumedAsync(CancellationToken.None).ConfigureAwait(false);
+            _writers[i] = null;
         }
-        finally
-        {
-            Array.Clear(_writers, 0, _pausedCount);
-            _pausedCount = 0;
-        }
+
+        _pausedCount = 0;
+        t_spare ??= this;
     }
 }
