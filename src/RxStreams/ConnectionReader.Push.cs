@@ -25,7 +25,11 @@ public sealed partial class ConnectionReader
         {
             // Only a subscription that was disposed and is still winding down may be queued behind.
             runAfter = Volatile.Read(ref _lastPush);
-            if (runAfter is not { IsDisposed: true, IsCompleted: false })
+            if (runAfter is { IsDisposed: true, IsCompleted: true } && TryAcquire())
+            {
+                runAfter = null; // it released the reader just after our first try
+            }
+            else if (runAfter is not { IsDisposed: true, IsCompleted: false })
             {
                 observer.OnError(ThrowHelper.CreateSecondConsumer());
                 return PushSubscription.Nothing;
@@ -69,29 +73,32 @@ public sealed partial class ConnectionReader
         /// </summary>
         public void Dispose() => Volatile.Write(ref _disposed, 1);
 
-        void IThreadPoolWorkItem.Execute() => _ = RunAsync();
+        void IThreadPoolWorkItem.Execute() => _ = _runAfter is null ? RunAsync() : RunAfterAsync();
 
+        /// <summary>Waits for the disposed subscription before this one to wind down, then runs (kept out of <see cref="RunAsync"/> so the hot loop's state machine stays small).</summary>
+        private async Task RunAfterAsync()
+        {
+            try
+            {
+                await _reader.AcquireAfterAsync(_runAfter, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException secondConsumer)
+            {
+                Dispose();
+                _completion.Complete();
+                _observer.OnError(secondConsumer);
+                return;
+            }
+
+            await RunAsync().ConfigureAwait(false);
+        }
+
+        /// <summary>The read loop; the reader is already acquired.</summary>
         private async Task RunAsync()
         {
             var reader = _reader;
-            bool acquired = _runAfter is null;
             try
             {
-                if (!acquired)
-                {
-                    try
-                    {
-                        await reader.AcquireAfterAsync(_runAfter, CancellationToken.None).ConfigureAwait(false);
-                    }
-                    catch (InvalidOperationException secondConsumer)
-                    {
-                        _observer.OnError(secondConsumer);
-                        return;
-                    }
-
-                    acquired = true;
-                }
-
                 while (!IsDisposed)
                 {
                     if (reader._buffer.Length == 0)
@@ -105,8 +112,9 @@ public sealed partial class ConnectionReader
                             {
                                 await reader._source.WaitAsync(CancellationToken.None).ConfigureAwait(false);
                             }
-                            catch (Exception)
+                            catch (Exception error)
                             {
+                                reader._source.OnWaitFailed(error); // the next TryFill reports it
                             }
 
                             continue;
@@ -157,11 +165,7 @@ public sealed partial class ConnectionReader
             }
             finally
             {
-                if (acquired)
-                {
-                    reader.Release();
-                }
-
+                reader.Release();
                 Dispose();
                 _completion.Complete();
             }

@@ -155,7 +155,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         }
         catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The next TryFill reports the real outcome (end of input or the error).
+            _source.OnWaitFailed(error); // the next TryFill reports it
         }
     }
 
@@ -169,11 +169,20 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         while (!TryAcquire())
         {
             winding ??= Volatile.Read(ref _lastPush);
-            if (winding is { IsDisposed: true, IsCompleted: false })
+            if (winding is { IsDisposed: true })
             {
-                await winding.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-                winding = null;
-                continue;
+                if (!winding.IsCompleted)
+                {
+                    await winding.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    winding = null;
+                    continue;
+                }
+
+                // It released the reader just after our first try: one more try tells whether someone else holds it.
+                if (TryAcquire())
+                {
+                    return;
+                }
             }
 
             ThrowHelper.ThrowSecondConsumer();

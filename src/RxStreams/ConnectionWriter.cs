@@ -388,6 +388,24 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
     }
 
+    /// <summary>The transport handed <paramref name="count"/> more bytes to the OS: they no longer count as buffered.</summary>
+    internal void OnBytesSent(int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        TaskCompletionSource? resumed;
+        lock (_queue)
+        {
+            _buffered -= count;
+            resumed = UpdatePauseState();
+        }
+
+        resumed?.TrySetResult();
+    }
+
     /// <summary>Waits until the writer is below its low-water mark or dead; never throws for a dead connection.</summary>
     internal ValueTask WaitUntilResumedAsync(CancellationToken cancellationToken)
     {
@@ -496,16 +514,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
                 return;
             }
 
-            TaskCompletionSource? resumed;
-            long byteCount = batch.ByteCount;
             SendQueue.Release(batch);
-            lock (_queue)
-            {
-                _buffered -= byteCount;
-                resumed = UpdatePauseState();
-            }
-
-            resumed?.TrySetResult();
         }
     }
 

@@ -19,6 +19,14 @@ internal abstract class ByteSource
     /// </summary>
     public abstract ValueTask<int> WaitAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The wait failed. The failure must not be lost: a socket reports an error once, so the next receive would see a
+    /// clean end instead. The next <see cref="TryReceive"/> reports it.
+    /// </summary>
+    public virtual void OnWaitFailed(Exception error)
+    {
+    }
+
     /// <summary>Whether it is known that no more bytes will come.</summary>
     public abstract bool InputEnded { get; }
 

@@ -23,10 +23,11 @@ internal sealed class SocketTransport : Transport
     private const int MinStreamingReceive = 4096;
 
     private readonly Socket _socket;
-    private readonly EndPoint? _localEndPoint;
-    private readonly EndPoint? _remoteEndPoint;
+    private EndPoint? _localEndPoint; // read on first use (an idle connection need not hold them), kept for after close
+    private EndPoint? _remoteEndPoint;
     private bool _expectMoreData;
     private bool _woken;
+    private Exception? _waitError; // a zero-byte wait failed: the socket will not report it again
 
     public SocketTransport(Socket socket)
     {
@@ -34,15 +35,13 @@ internal sealed class SocketTransport : Transport
 
         // Synchronous calls never block a thread: they return WouldBlock, and waiting is done asynchronously.
         socket.Blocking = false;
-        _localEndPoint = socket.LocalEndPoint;
-        _remoteEndPoint = socket.RemoteEndPoint;
     }
 
     public override bool CanShutdownSend => true;
 
-    public override EndPoint? LocalEndPoint => _localEndPoint;
+    public override EndPoint? LocalEndPoint => _localEndPoint ??= ReadEndPoint(static s => s.LocalEndPoint);
 
-    public override EndPoint? RemoteEndPoint => _remoteEndPoint;
+    public override EndPoint? RemoteEndPoint => _remoteEndPoint ??= ReadEndPoint(static s => s.RemoteEndPoint);
 
     public override Socket? Socket => _socket;
 
@@ -51,6 +50,11 @@ internal sealed class SocketTransport : Transport
         if (InputEnded)
         {
             return 0;
+        }
+
+        if (Interlocked.Exchange(ref _waitError, null) is { } waitError && waitError is not OperationCanceledException)
+        {
+            return EndOfInputOrThrow(waitError);
         }
 
         try
@@ -108,6 +112,8 @@ internal sealed class SocketTransport : Transport
         }
     }
 
+    public override void OnWaitFailed(Exception error) => Volatile.Write(ref _waitError, error);
+
     public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
     {
         _woken = true;
@@ -145,6 +151,8 @@ internal sealed class SocketTransport : Transport
             return ValueTask.FromException(ThrowHelper.WrapSocketError(new SocketException((int)error)));
         }
 
+        Writer?.OnBytesSent(sent);
+
         return sent == batch.ByteCount ? default : SendRemainderAsync(batch.Many ?? [batch.Single], sent);
     }
 
@@ -152,6 +160,9 @@ internal sealed class SocketTransport : Transport
 
     protected override void CloseCore(bool abort)
     {
+        // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
+        _ = LocalEndPoint;
+        _ = RemoteEndPoint;
         if (abort)
         {
             // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
@@ -179,12 +190,25 @@ internal sealed class SocketTransport : Transport
                 {
                     int sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
                     remaining = remaining[sent..];
+                    Writer?.OnBytesSent(sent);
                 }
             }
         }
         catch (SocketException error)
         {
             throw ThrowHelper.WrapSocketError(error);
+        }
+    }
+
+    private EndPoint? ReadEndPoint(Func<Socket, EndPoint?> read)
+    {
+        try
+        {
+            return read(_socket);
+        }
+        catch (Exception error) when (error is ObjectDisposedException or SocketException)
+        {
+            return null;
         }
     }
 

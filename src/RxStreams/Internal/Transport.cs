@@ -75,7 +75,7 @@ internal abstract class Transport : ByteSource
         Owner?.ReportError(error);
     }
 
-    /// <summary>Sends every segment, in order.</summary>
+    /// <summary>Sends every segment, in order, reporting progress through <see cref="ConnectionWriter.OnBytesSent"/> as bytes reach the OS.</summary>
     public abstract ValueTask SendAsync(SendBatch batch);
 
     /// <summary>Shuts the write direction down (FIN); called by the writer once everything buffered is sent.</summary>
