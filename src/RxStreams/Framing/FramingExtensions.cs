@@ -31,7 +31,7 @@ namespace RxStreams.Framing;
 /// ("is found" / "not found", and how far the search got), which depends on how much had arrived by then.
 /// </para>
 /// </remarks>
-public static class FramingExtensions
+public static partial class FramingExtensions
 {
     /// <summary>asyncio's default limit: 64 KiB.</summary>
     public const int DefaultLimit = 64 * 1024;
