@@ -9,9 +9,9 @@ namespace RxStreams.Benchmarks;
 // Client and server run in the same process, so the Allocated column includes the client; the clients rent
 // their buffers and allocate only a few objects per connection, so per operation that is close to zero.
 //
-// ---- Adding an RxStreams variant: add it to EchoServerCatalog, then in each class below add
-//      [Benchmark(OperationsPerInvoke = ...)] public Task<long> RxStreams() => RunAsync(EchoServerCatalog.RxStreams);
-//      at the place marked "RxStreams variants".
+// RxStreams variants (EchoServerCatalog): RxStreamsPush is the CLI's `echo --lines` server (reader.Lines().Subscribe(writer),
+// bulk: reader.Subscribe(writer)); RxStreamsPull is the handler form (await foreach line + Write, drain only when paused;
+// bulk: ReadAsync(65536) + Write). Adding another: one catalog entry plus one method per class, by the same name.
 
 /// <summary>One connection keeping 64 lines in flight: per-line cost of a single pipelined stream.</summary>
 [MemoryDiagnoser]
@@ -31,7 +31,12 @@ public class LineEcho1ConnBenchmarks : EchoServerBenchmarks
     [Benchmark(OperationsPerInvoke = Lines)]
     public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
 
-    // ---- RxStreams variants go here.
+    // ---- RxStreams variants.
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> RxStreamsPush() => RunAsync(EchoServerCatalog.RxStreamsPush);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) =>
         _client.RunAsync(PortOf(server), connections: 1, outstanding: 64, Lines, CancellationToken.None);
@@ -55,7 +60,12 @@ public class LineEcho50ConnBenchmarks : EchoServerBenchmarks
     [Benchmark(OperationsPerInvoke = Lines)]
     public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
 
-    // ---- RxStreams variants go here.
+    // ---- RxStreams variants.
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> RxStreamsPush() => RunAsync(EchoServerCatalog.RxStreamsPush);
+
+    [Benchmark(OperationsPerInvoke = Lines)]
+    public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) =>
         _client.RunAsync(PortOf(server), connections: 50, outstanding: 16, Lines, CancellationToken.None);
@@ -79,7 +89,12 @@ public class PingPongBenchmarks : EchoServerBenchmarks
     [Benchmark(OperationsPerInvoke = RoundTrips)]
     public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
 
-    // ---- RxStreams variants go here.
+    // ---- RxStreams variants.
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
+    public Task<long> RxStreamsPush() => RunAsync(EchoServerCatalog.RxStreamsPush);
+
+    [Benchmark(OperationsPerInvoke = RoundTrips)]
+    public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), RoundTrips, CancellationToken.None);
 }
@@ -102,7 +117,12 @@ public class BulkEchoBenchmarks : EchoServerBenchmarks
     [Benchmark]
     public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
 
-    // ---- RxStreams variants go here.
+    // ---- RxStreams variants.
+    [Benchmark]
+    public Task<long> RxStreamsPush() => RunAsync(EchoServerCatalog.RxStreamsPush);
+
+    [Benchmark]
+    public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), Bytes, CancellationToken.None);
 }
@@ -125,7 +145,12 @@ public class ConnectRateBenchmarks : EchoServerBenchmarks
     [Benchmark(OperationsPerInvoke = Connections)]
     public Task<long> Kestrel() => RunAsync(EchoServerCatalog.Kestrel);
 
-    // ---- RxStreams variants go here.
+    // ---- RxStreams variants.
+    [Benchmark(OperationsPerInvoke = Connections)]
+    public Task<long> RxStreamsPush() => RunAsync(EchoServerCatalog.RxStreamsPush);
+
+    [Benchmark(OperationsPerInvoke = Connections)]
+    public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), Connections, CancellationToken.None);
 }

@@ -65,8 +65,49 @@ internal static class SmokeTest
             }
         }
 
+        failures += CheckFraming(output);
         output.WriteLine(failures == 0 ? "Smoke test passed." : $"Smoke test FAILED: {failures} failure(s).");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Runs every framing benchmark's setup for every parameter combination: the setup runs each variant once and
+    /// checks that it framed every byte into the expected number of frames.
+    /// </summary>
+    private static int CheckFraming(TextWriter output)
+    {
+        var failures = 0;
+        foreach (var create in new Func<FramingBenchmarkBase>[] { () => new LineFramingBenchmarks(), () => new SeparatorFramingBenchmarks(), () => new ExactFramingBenchmarks() })
+        {
+            var failuresBefore = failures;
+            foreach (var frameSize in new[] { 16, 64, 1024 })
+            {
+                foreach (var chunkSize in new[] { 4096, 65536 })
+                {
+                    var benchmark = create();
+                    benchmark.FrameSize = frameSize;
+                    benchmark.ChunkSize = chunkSize;
+                    try
+                    {
+                        switch (benchmark)
+                        {
+                            case LineFramingBenchmarks lines: lines.Setup(); break;
+                            case SeparatorFramingBenchmarks separators: separators.Setup(); break;
+                            case ExactFramingBenchmarks exact: exact.Setup(); break;
+                        }
+                    }
+                    catch (Exception e)
+                    {
+                        output.WriteLine($"{benchmark.GetType().Name} FrameSize={frameSize} ChunkSize={chunkSize} FAILED: {e}");
+                        failures++;
+                    }
+                }
+            }
+
+            output.WriteLine($"{create().GetType().Name,-28} every variant framed all {FramingBenchmarkBase.Frames} frames ({(failures == failuresBefore ? "ok" : "FAILED")})");
+        }
+
+        return failures;
     }
 
     /// <summary>The client runs for one server mode: name, unit of the count, and the run itself.</summary>

@@ -94,6 +94,22 @@ public class ConnectionOptions
     /// <summary>The scheduler every timeout runs on (contract guarantee 7); <see cref="DefaultScheduler.Instance"/> by default.</summary>
     public IScheduler Scheduler { get; set; } = DefaultScheduler.Instance;
 
+    /// <summary>
+    /// asyncio's <c>family</c>: only addresses of this family are used when a host name is resolved (for a server, only
+    /// such listening sockets are bound). <see cref="System.Net.Sockets.AddressFamily.Unspecified"/> (the default) uses all.
+    /// </summary>
+    public System.Net.Sockets.AddressFamily Family { get; set; } = System.Net.Sockets.AddressFamily.Unspecified;
+
+    /// <summary>
+    /// How long connecting may take, across every address tried; <see langword="null"/> (the default) waits as long as the
+    /// OS does. Runs on <see cref="Scheduler"/>, so a <c>TestScheduler</c> can drive it; on expiry the connect fails with
+    /// <see cref="TimeoutException"/> and its socket is released.
+    /// </summary>
+    public TimeSpan? ConnectTimeout { get; set; }
+
+    /// <summary>asyncio's <c>keep_alive</c> (3.13): TCP keep-alive (<c>SO_KEEPALIVE</c>) on the socket; off by default.</summary>
+    public bool KeepAlive { get; set; }
+
     /// <summary>asyncio's <c>local_addr</c>: the local endpoint to bind before connecting; <see langword="null"/> lets the OS choose.</summary>
     public IPEndPoint? LocalEndPoint { get; set; }
 
@@ -130,4 +146,16 @@ public sealed class ServerOptions : ConnectionOptions
 
     /// <summary>asyncio's <c>reuse_address</c> (<c>SO_REUSEADDR</c>); on by default, as on POSIX in asyncio.</summary>
     public bool ReuseAddress { get; set; } = true;
+
+    /// <summary>
+    /// asyncio's <c>reuse_port</c> (<c>SO_REUSEPORT</c>): several sockets, in this process or others, may bind the same
+    /// port, and the kernel spreads connections among them. Off by default.
+    /// </summary>
+    public bool ReusePort { get; set; }
+
+    /// <summary>
+    /// asyncio's <c>start_serving</c>: when <see langword="false"/>, the server's sockets are bound but not listening
+    /// (connection attempts are refused) until <see cref="StreamServer.StartServing"/>. On by default.
+    /// </summary>
+    public bool StartServing { get; set; } = true;
 }

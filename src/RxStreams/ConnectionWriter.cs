@@ -103,6 +103,12 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     internal Transport Transport => _transport;
 
     /// <summary>
+    /// Cancelled when the connection is asked to finish (its server is shutting down): see
+    /// <see cref="StreamConnection.CloseRequested"/>. Here so that an asyncio-style <c>(reader, writer)</c> handler sees it.
+    /// </summary>
+    public CancellationToken CloseRequested => _transport.CloseRequested;
+
+    /// <summary>
     /// asyncio's <c>get_extra_info(name, default)</c>: <c>"peername"</c>, <c>"sockname"</c> (as <see cref="EndPoint"/>) and
     /// <c>"socket"</c>; any other name gives <paramref name="defaultValue"/>.
     /// </summary>

@@ -49,6 +49,16 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     /// <summary>Completes (never faults) when the connection is closed, whatever the reason; see <see cref="Error"/>.</summary>
     public Task Closed => _transport.Closed;
 
+    /// <summary>
+    /// Cancelled when the server that accepted this connection is shutting down (<see cref="StreamServer.ShutdownAsync"/>)
+    /// or when <see cref="RequestClose"/> is called: a handler should finish its current exchange and close. Nothing is
+    /// closed by the signal itself; connections still open when the shutdown's grace period ends are aborted.
+    /// </summary>
+    public CancellationToken CloseRequested => _transport.CloseRequested;
+
+    /// <summary>Signals <see cref="CloseRequested"/> without closing anything.</summary>
+    public void RequestClose() => _transport.RequestClose();
+
     /// <summary>The error that ended the connection (a reset, an I/O error, a subscriber's exception), if any.</summary>
     public Exception? Error => _transport.TerminalError;
 

@@ -32,30 +32,36 @@ namespace RxStreams;
 /// </remarks>
 public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposable, IConnectionOwner
 {
-    private readonly Socket[] _listeners;
+    private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
     private readonly ConnectionList _connections = new();
     private readonly ConcurrentDictionary<AcceptSubscription, byte> _subscriptions = new();
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _isClosed;
+    private int _state; // Bound → Serving → Closed
+    private const int Bound = 0, Serving = 1, Closed = 2;
 
-    internal StreamServer(Socket[] listeners, ServerOptions options)
+    internal StreamServer(Listener[] listeners, ServerOptions options)
     {
         _listeners = listeners;
         _options = options;
-        EndPoints = Array.AsReadOnly(listeners.Select(static l => l.LocalEndPoint!).ToArray());
+        EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
     }
 
     /// <summary>The bound endpoints, one per listening socket (with port 0, each has its own port). Kept after <see cref="Close"/>.</summary>
     public IReadOnlyList<EndPoint> EndPoints { get; }
 
-    /// <summary>asyncio's <c>sockets</c>: the listening sockets; empty after <see cref="Close"/>.</summary>
-    public IReadOnlyList<Socket> Sockets => IsServing ? _listeners : [];
+    /// <summary>asyncio's <c>sockets</c>: the server's sockets; empty after <see cref="Close"/>.</summary>
+    public IReadOnlyList<Socket> Sockets => IsClosed ? [] : _listeners.Select(static l => l.Socket).ToArray();
 
-    /// <summary>asyncio's <c>is_serving()</c>: true until <see cref="Close"/>.</summary>
-    public bool IsServing => Volatile.Read(ref _isClosed) == 0;
+    /// <summary>
+    /// asyncio's <c>is_serving()</c>: true while listening: from the start (or from <see cref="StartServing"/> when
+    /// <see cref="ServerOptions.StartServing"/> is false) until <see cref="Close"/>.
+    /// </summary>
+    public bool IsServing => Volatile.Read(ref _state) == Serving;
+
+    private bool IsClosed => Volatile.Read(ref _state) == Closed;
 
     /// <summary>The connections accepted and not yet closed.</summary>
     public int ConnectionCount => _connections.Count;
@@ -73,7 +79,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     public IDisposable Subscribe(IObserver<StreamConnection> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        if (!IsServing)
+        if (IsClosed)
         {
             observer.OnCompleted();
             return Disposable.Empty;
@@ -81,18 +87,64 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
         var subscription = new AcceptSubscription(this, observer);
         _subscriptions.TryAdd(subscription, 0);
-        if (!IsServing)
+        if (IsClosed)
         {
             subscription.Complete();
-            return subscription;
         }
-
-        foreach (var listener in _listeners)
+        else if (IsServing)
         {
-            _ = AcceptLoopAsync(listener, subscription);
+            subscription.Start();
         }
 
         return subscription;
+    }
+
+    /// <summary>
+    /// asyncio's <c>start_serving()</c>: starts listening (for a server created with
+    /// <see cref="ServerOptions.StartServing"/> false) and accepting for every subscriber. Idempotent.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is closed.</exception>
+    public void StartServing()
+    {
+        lock (_listeners)
+        {
+            if (IsClosed)
+            {
+                throw new InvalidOperationException("The server is closed.");
+            }
+
+            if (IsServing)
+            {
+                return;
+            }
+
+            foreach (var listener in _listeners)
+            {
+                listener.Listen(_options.Backlog);
+            }
+
+            Volatile.Write(ref _state, Serving);
+        }
+
+        foreach (var subscription in _subscriptions.Keys)
+        {
+            subscription.Start();
+        }
+    }
+
+    /// <summary>
+    /// asyncio's <c>client_connected_cb</c>: runs <paramref name="handler"/> for every connection this server accepts, on
+    /// the thread pool. When the handler's task completes, the connection is closed gracefully (deterministically; in
+    /// asyncio it depends on garbage collection); when it throws, the connection is aborted and the exception goes to
+    /// <see cref="Errors"/>. The server is never affected.
+    /// </summary>
+    /// <param name="handler">Handles one connection.</param>
+    /// <returns>Disposing stops accepting for this handler (connections already handed over go on).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
+    public IDisposable Serve(Func<ConnectionReader, ConnectionWriter, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return Subscribe(new HandlerObserver(this, handler));
     }
 
     /// <summary>
@@ -101,9 +153,14 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     /// </summary>
     public void Close()
     {
-        if (Interlocked.Exchange(ref _isClosed, 1) != 0)
+        lock (_listeners)
         {
-            return;
+            if (IsClosed)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _state, Closed);
         }
 
         foreach (var listener in _listeners)
@@ -129,14 +186,16 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     public Task WaitClosedAsync(CancellationToken cancellationToken = default) => _allClosed.Task.WaitAsync(cancellationToken);
 
     /// <summary>
-    /// asyncio's <c>serve_forever()</c>: completes when the server is closed. Cancelling the token closes the server
+    /// asyncio's <c>serve_forever()</c>: starts serving if needed and completes when the server is closed. Cancelling the token closes the server
     /// (stops listening, leaves connections alone) and throws <see cref="OperationCanceledException"/>.
     /// </summary>
     /// <param name="cancellationToken">Stops serving.</param>
     /// <returns>A task that completes when the server closes.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="InvalidOperationException">The server is already closed.</exception>
     public async Task ServeForeverAsync(CancellationToken cancellationToken = default)
     {
+        StartServing();
         try
         {
             await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -167,8 +226,10 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     }
 
     /// <summary>
-    /// Stops listening, closes every connection gracefully, waits up to <paramref name="gracePeriod"/> for them, then
-    /// aborts the rest; completes when all are closed.
+    /// A shutdown with a deadline: stops listening, signals every connection that close is requested
+    /// (<see cref="StreamConnection.CloseRequested"/>, so handlers can finish their current exchange and close), waits up
+    /// to <paramref name="gracePeriod"/> for them, then aborts the rest; completes when all are closed. asyncio's
+    /// <c>wait_closed()</c> would wait forever for an idle client; this does not.
     /// </summary>
     /// <param name="gracePeriod">How long connections get to finish.</param>
     /// <param name="cancellationToken">Skips the rest of the grace period (connections are aborted at once).</param>
@@ -176,7 +237,11 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     public async Task ShutdownAsync(TimeSpan gracePeriod, CancellationToken cancellationToken = default)
     {
         Close();
-        CloseClients();
+        foreach (var connection in _connections.Snapshot())
+        {
+            connection.Transport.RequestClose();
+        }
+
         var graceOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (_options.Scheduler.Schedule(graceOver, gracePeriod, static (_, tcs) =>
                {
@@ -202,7 +267,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
     internal void ReportError(Exception error) => _errors.OnNext(error);
 
-    private async Task AcceptLoopAsync(Socket listener, AcceptSubscription subscription)
+    private async Task AcceptLoopAsync(Listener listener, AcceptSubscription subscription)
     {
         var token = subscription.Token;
         while (!token.IsCancellationRequested)
@@ -210,9 +275,9 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             Socket socket;
             try
             {
-                socket = await listener.AcceptAsync(token).ConfigureAwait(false);
+                socket = await listener.Socket.AcceptAsync(token).ConfigureAwait(false);
             }
-            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException || !IsServing)
+            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException || IsClosed)
             {
                 return;
             }
@@ -224,7 +289,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
                 continue;
             }
 
-            var connection = Adopt(socket);
+            var connection = Adopt(socket, listener.IsTcp);
             if (!subscription.Deliver(connection))
             {
                 connection.Abort();
@@ -232,9 +297,13 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         }
     }
 
-    private StreamConnection Adopt(Socket socket)
+    private StreamConnection Adopt(Socket socket, bool isTcp)
     {
-        socket.NoDelay = _options.NoDelay;
+        if (isTcp)
+        {
+            socket.NoDelay = _options.NoDelay; // keep-alive is inherited from the listening socket
+        }
+
         var transport = new SocketTransport(socket);
         var connection = new StreamConnection(transport, _options);
         _connections.Add(connection);
@@ -262,7 +331,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
     private void CompleteIfIdle()
     {
-        if (!IsServing && _connections.Count == 0)
+        if (IsClosed && _connections.Count == 0)
         {
             _allClosed.TrySetResult();
         }
@@ -274,8 +343,21 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         private readonly CancellationTokenSource _cancellation = new();
         private readonly Lock _gate = new();
         private bool _done;
+        private int _started;
 
         public CancellationToken Token => _cancellation.Token;
+
+        /// <summary>Starts one accept loop per listening socket (once; servers not yet serving start them later).</summary>
+        public void Start()
+        {
+            if (Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                foreach (var listener in server._listeners)
+                {
+                    _ = server.AcceptLoopAsync(listener, this);
+                }
+            }
+        }
 
         public bool Deliver(StreamConnection connection)
         {
@@ -326,6 +408,42 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
             _cancellation.Cancel();
             server._subscriptions.TryRemove(this, out _);
+        }
+    }
+
+    /// <summary>Runs the asyncio-style callback for each accepted connection and ties the connection's life to it.</summary>
+    private sealed class HandlerObserver(StreamServer server, Func<ConnectionReader, ConnectionWriter, Task> handler) : IObserver<StreamConnection>
+    {
+        public void OnNext(StreamConnection value) => _ = RunAsync(value);
+
+        public void OnError(Exception error)
+        {
+        }
+
+        public void OnCompleted()
+        {
+        }
+
+        private async Task RunAsync(StreamConnection connection)
+        {
+            await Task.Yield(); // off the accept loop: a handler's synchronous start must not delay accepting
+            try
+            {
+                await handler(connection.Reader, connection.Writer).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (connection.CloseRequested.IsCancellationRequested)
+            {
+                // The handler stopped because close was requested: a normal end (asyncio 3.13: a cancelled handler's
+                // transport is closed, nothing reported).
+            }
+            catch (Exception error)
+            {
+                connection.Transport.Fail(error);
+                server.ReportError(error);
+                return;
+            }
+
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

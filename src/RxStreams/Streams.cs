@@ -1,12 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using RxStreams.Internal;
 
 namespace RxStreams;
 
 /// <summary>
-/// The entry points: asyncio's <c>open_connection</c> and <c>start_server</c>, plus a cold observable connect.
+/// The entry points: asyncio's <c>open_connection</c>, <c>start_server</c>, <c>open_unix_connection</c> and
+/// <c>start_unix_server</c>, plus a cold observable connect.
 /// </summary>
 public static class Streams
 {
@@ -14,15 +16,16 @@ public static class Streams
     /// asyncio's <c>open_connection(host, port)</c>: connects over TCP and returns the connection, which deconstructs
     /// into <c>(reader, writer)</c>.
     /// </summary>
-    /// <param name="host">A host name or an IPv4/IPv6 address. Each address it resolves to is tried in turn.</param>
+    /// <param name="host">A host name or an IPv4/IPv6 address. Each address it resolves to (of <see cref="ConnectionOptions.Family"/>) is tried in turn.</param>
     /// <param name="port">The port.</param>
-    /// <param name="options">Limit, water marks, socket options; defaults as in asyncio.</param>
+    /// <param name="options">Limit, water marks, socket options, connect timeout; defaults as in asyncio.</param>
     /// <param name="cancellationToken">Cancels resolving and connecting.</param>
     /// <returns>The connected connection; dispose it to close.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="host"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not a valid port, or the options are inconsistent.</exception>
     /// <exception cref="SocketException">Resolving or connecting failed (for example <see cref="SocketError.ConnectionRefused"/>);
     /// when several addresses failed differently, an <see cref="AggregateException"/> holds each.</exception>
+    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> passed.</exception>
     public static async Task<StreamConnection> OpenConnectionAsync(string host, int port, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -30,41 +33,106 @@ public static class Streams
         options ??= new ConnectionOptions();
         options.Validate();
 
-        var addresses = await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
-        var failures = new List<Exception>();
-        foreach (var address in addresses)
+        using var timeout = ConnectDeadline.Start(options, cancellationToken);
+        try
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
+            var addresses = await ResolveAsync(host, options.Family, timeout.Token).ConfigureAwait(false);
+            var failures = new List<Exception>();
+            foreach (var address in addresses)
             {
-                socket.NoDelay = options.NoDelay;
-                if (options.LocalEndPoint is { } local)
+                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                try
                 {
-                    socket.Bind(local);
+                    ApplyTcpOptions(socket, options);
+                    if (options.LocalEndPoint is { } local)
+                    {
+                        socket.Bind(local);
+                    }
+
+                    await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
+                    return new StreamConnection(new SocketTransport(socket), options);
                 }
+                catch (SocketException error)
+                {
+                    socket.Dispose();
+                    failures.Add(error);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            }
 
-                await socket.ConnectAsync(new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
-                return new StreamConnection(new SocketTransport(socket), options);
-            }
-            catch (Exception error) when (error is SocketException)
+            // asyncio: one failure (or several alike) raises the first; different ones are reported together.
+            if (failures.Select(static f => ((SocketException)f).SocketErrorCode).Distinct().Count() == 1)
             {
-                socket.Dispose();
-                failures.Add(error);
+                throw failures[0];
             }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
+
+            throw new AggregateException($"Multiple exceptions: {string.Join(", ", failures.Select(static f => f.Message))}", failures);
         }
-
-        // asyncio: one failure (or several alike) raises the first; different ones are reported together.
-        if (failures.Select(static f => ((SocketException)f).SocketErrorCode).Distinct().Count() == 1)
+        catch (OperationCanceledException) when (timeout.Expired)
         {
-            throw failures[0];
+            throw new TimeoutException($"Connecting to {host}:{port} took longer than {options.ConnectTimeout}.");
+        }
+    }
+
+    /// <summary>asyncio's <c>open_connection(sock=...)</c>: wraps a socket that is already connected.</summary>
+    /// <param name="socket">A connected stream socket (TCP or Unix); the connection owns it from now on.</param>
+    /// <param name="options">Limit, water marks.</param>
+    /// <returns>The connection.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="socket"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket (asyncio: 'A Stream Socket was expected').</exception>
+    public static StreamConnection OpenConnection(Socket socket, ConnectionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (socket.SocketType != SocketType.Stream)
+        {
+            throw new ArgumentException($"A stream socket was expected, got {socket.SocketType}.", nameof(socket));
         }
 
-        throw new AggregateException($"Multiple exceptions: {string.Join(", ", failures.Select(static f => f.Message))}", failures);
+        if (!socket.Connected)
+        {
+            throw new ArgumentException("The socket is not connected.", nameof(socket));
+        }
+
+        options ??= new ConnectionOptions();
+        options.Validate();
+        return new StreamConnection(new SocketTransport(socket), options);
+    }
+
+    /// <summary>asyncio's <c>open_unix_connection(path)</c>: connects to a Unix domain socket.</summary>
+    /// <param name="path">The socket's path; a leading <c>'\0'</c> or <c>'@'</c> names a Linux abstract socket.</param>
+    /// <param name="options">Limit, water marks, connect timeout.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <returns>The connection (<see cref="ConnectionWriter.CanWriteEof"/> is true: half-close works on Unix sockets).</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="SocketException">Connecting failed: no such socket (<see cref="SocketError.AddressNotAvailable"/> or
+    /// <see cref="SocketError.ConnectionRefused"/>), or the path is too long.</exception>
+    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> passed.</exception>
+    public static async Task<StreamConnection> OpenUnixConnectionAsync(string path, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var endPoint = Listener.UnixEndPoint(path, out _);
+        options ??= new ConnectionOptions();
+        options.Validate();
+        using var timeout = ConnectDeadline.Start(options, cancellationToken);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            return new StreamConnection(new SocketTransport(socket), options);
+        }
+        catch (OperationCanceledException) when (timeout.Expired)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"Connecting to '{path}' took longer than {options.ConnectTimeout}.");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -92,36 +160,100 @@ public static class Streams
     }
 
     /// <summary>
-    /// asyncio's <c>start_server</c> without a callback: binds and listens, and returns the server, an observable of the
-    /// connections it accepts (accepting runs while someone subscribes; see <see cref="StreamServer"/>).
+    /// asyncio's <c>start_server</c> without a callback: binds (and, unless <see cref="ServerOptions.StartServing"/> is
+    /// false, listens) and returns the server, an observable of the connections it accepts (accepting runs while someone
+    /// subscribes; see <see cref="StreamServer"/>).
     /// </summary>
     /// <param name="host">A host name or address; <see langword="null"/> or empty for every interface (IPv4 and IPv6, one socket each).</param>
-    /// <param name="port">The port; 0 picks a free one (read it from <see cref="StreamServer.EndPoints"/>).</param>
-    /// <param name="options">Backlog, reuse-address, limit, water marks.</param>
+    /// <param name="port">The port; 0 picks a free one (read it from <see cref="StreamServer.EndPoints"/>; with several sockets each gets its own).</param>
+    /// <param name="options">Backlog, reuse-address/port, family, limit, water marks.</param>
     /// <param name="cancellationToken">Cancels resolving.</param>
-    /// <returns>The listening server.</returns>
+    /// <returns>The server.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not a valid port, or the options are inconsistent.</exception>
     /// <exception cref="SocketException">Binding failed (for example <see cref="SocketError.AddressAlreadyInUse"/>); every socket created so far is closed.</exception>
-    public static async Task<StreamServer> StartServerAsync(string? host, int port, ServerOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<StreamServer> StartServerAsync(string? host, int port, ServerOptions? options = null, CancellationToken cancellationToken = default) =>
+        StartServerAsync(string.IsNullOrEmpty(host) ? [] : [host], port, options, cancellationToken);
+
+    /// <summary>asyncio's <c>start_server(host=[...])</c>: one server listening on every address of several hosts.</summary>
+    /// <param name="hosts">Host names or addresses; empty for every interface. Resolved addresses are de-duplicated.</param>
+    /// <param name="port">The port; 0 gives each socket its own free port.</param>
+    /// <param name="options">Backlog, reuse-address/port, family, limit, water marks.</param>
+    /// <param name="cancellationToken">Cancels resolving.</param>
+    /// <returns>The server.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="hosts"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not a valid port, or the options are inconsistent.</exception>
+    /// <exception cref="SocketException">Binding failed; every socket created so far is closed.</exception>
+    public static async Task<StreamServer> StartServerAsync(IEnumerable<string> hosts, int port, ServerOptions? options = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(hosts);
         ValidatePort(port);
         options ??= new ServerOptions();
         options.Validate();
-        var addresses = string.IsNullOrEmpty(host)
-            ? (Socket.OSSupportsIPv6 ? [IPAddress.Any, IPAddress.IPv6Any] : [IPAddress.Any])
-            : await ResolveAsync(host, cancellationToken).ConfigureAwait(false);
-        return new StreamServer(Listen(addresses, port, options), options);
+        var addresses = new List<IPAddress>();
+        foreach (var host in hosts)
+        {
+            addresses.AddRange(await ResolveAsync(host, options.Family, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (addresses.Count == 0)
+        {
+            if (options.Family != AddressFamily.InterNetworkV6)
+            {
+                addresses.Add(IPAddress.Any);
+            }
+
+            if (options.Family != AddressFamily.InterNetwork && Socket.OSSupportsIPv6)
+            {
+                addresses.Add(IPAddress.IPv6Any);
+            }
+        }
+
+        return Serve(Listener.BindTcp([.. addresses.Distinct()], port, options), options);
+    }
+
+    /// <summary>asyncio's <c>start_server(sock=...)</c>: serves on a socket that is already bound (and maybe listening).</summary>
+    /// <param name="socket">A bound stream socket; the server owns it from now on.</param>
+    /// <param name="options">Backlog, limit, water marks.</param>
+    /// <returns>The server.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="socket"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The socket is not a bound stream socket.</exception>
+    public static StreamServer StartServer(Socket socket, ServerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        if (socket.SocketType != SocketType.Stream || !socket.IsBound)
+        {
+            throw new ArgumentException("A bound stream socket was expected.", nameof(socket));
+        }
+
+        options ??= new ServerOptions();
+        options.Validate();
+        return Serve([Listener.Adopt(socket)], options);
+    }
+
+    /// <summary>
+    /// asyncio's <c>start_unix_server(path=...)</c>: serves on a Unix domain socket. A socket file left by a dead server is
+    /// replaced; one a live server still accepts on is not (<see cref="SocketError.AddressAlreadyInUse"/>); the file is
+    /// removed when the server closes, if it is still the one this server created (Python 3.13's <c>cleanup_socket</c>).
+    /// </summary>
+    /// <param name="path">The socket's path; a leading <c>'\0'</c> or <c>'@'</c> names a Linux abstract socket (no file).</param>
+    /// <param name="options">Backlog, limit, water marks.</param>
+    /// <param name="cancellationToken">Unused: binding does not wait; here for symmetry with the TCP form.</param>
+    /// <returns>The server.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="SocketException">Binding failed (a live server or a regular file at the path, a path too long).</exception>
+    public static Task<StreamServer> StartUnixServerAsync(string path, ServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        options ??= new ServerOptions();
+        options.Validate();
+        return Task.FromResult(Serve([Listener.BindUnix(path)], options));
     }
 
     /// <summary>
     /// asyncio's <c>start_server(client_connected_cb, host, port)</c>: serves at once, running
-    /// <paramref name="handler"/> for each connection on the thread pool.
+    /// <paramref name="handler"/> for each connection (see <see cref="StreamServer.Serve"/>).
     /// </summary>
-    /// <param name="handler">
-    /// Handles one connection. When its task completes, the connection is closed gracefully (deterministically, unlike
-    /// asyncio, where it depends on garbage collection); when it throws, the connection is aborted and the exception goes
-    /// to <see cref="StreamServer.Errors"/>. The server is never affected.
-    /// </param>
+    /// <param name="handler">Handles one connection; the connection closes when its task completes, and is aborted if it throws.</param>
     /// <param name="host">A host name or address; <see langword="null"/> or empty for every interface.</param>
     /// <param name="port">The port; 0 picks a free one.</param>
     /// <param name="options">Backlog, reuse-address, limit, water marks.</param>
@@ -134,73 +266,70 @@ public static class Streams
     {
         ArgumentNullException.ThrowIfNull(handler);
         var server = await StartServerAsync(host, port, options, cancellationToken).ConfigureAwait(false);
-        server.Subscribe(new HandlerObserver(server, handler));
+        server.Serve(handler);
         return server;
     }
 
-    private static async Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+    /// <summary>asyncio's <c>start_unix_server(client_connected_cb, path)</c>: serves at once on a Unix socket.</summary>
+    /// <param name="handler">Handles one connection; the connection closes when its task completes, and is aborted if it throws.</param>
+    /// <param name="path">The socket's path (see <see cref="StartUnixServerAsync(string, ServerOptions?, CancellationToken)"/>).</param>
+    /// <param name="options">Backlog, limit, water marks.</param>
+    /// <param name="cancellationToken">Unused: binding does not wait.</param>
+    /// <returns>The serving server.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
+    /// <exception cref="SocketException">Binding failed.</exception>
+    public static async Task<StreamServer> StartUnixServerAsync(Func<ConnectionReader, ConnectionWriter, Task> handler, string path, ServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        if (IPAddress.TryParse(host, out var address))
-        {
-            return [address];
-        }
-
-        var addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
-        if (addresses.Length == 0)
-        {
-            throw new SocketException((int)SocketError.HostNotFound);
-        }
-
-        return addresses.Distinct().ToArray();
+        ArgumentNullException.ThrowIfNull(handler);
+        var server = await StartUnixServerAsync(path, options, cancellationToken).ConfigureAwait(false);
+        server.Serve(handler);
+        return server;
     }
 
-    private static Socket[] Listen(IPAddress[] addresses, int port, ServerOptions options)
+    private static StreamServer Serve(Listener[] listeners, ServerOptions options)
     {
-        var sockets = new List<Socket>();
-        try
+        var server = new StreamServer(listeners, options);
+        if (options.StartServing)
         {
-            foreach (var address in addresses)
+            try
             {
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    if (address.AddressFamily == AddressFamily.InterNetworkV6)
-                    {
-                        socket.DualMode = false; // IPV6_V6ONLY, as asyncio: IPv4 gets its own socket
-                    }
-
-                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, options.ReuseAddress);
-                    socket.Bind(new IPEndPoint(address, port));
-                    socket.Listen(options.Backlog);
-                    sockets.Add(socket);
-                }
-                catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
-                {
-                    socket.Dispose(); // asyncio skips addresses this host does not have
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
+                server.StartServing();
             }
-
-            if (sockets.Count == 0)
+            catch
             {
-                throw new SocketException((int)SocketError.AddressNotAvailable, $"could not bind on any address out of [{string.Join(", ", addresses.Select(a => new IPEndPoint(a, port)))}]");
+                server.Close();
+                throw;
             }
-
-            return [.. sockets];
         }
-        catch
+
+        return server;
+    }
+
+    private static void ApplyTcpOptions(Socket socket, ConnectionOptions options)
+    {
+        socket.NoDelay = options.NoDelay;
+        if (options.KeepAlive)
         {
-            foreach (var socket in sockets)
-            {
-                socket.Dispose();
-            }
-
-            throw;
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         }
+    }
+
+    private static async Task<IPAddress[]> ResolveAsync(string host, AddressFamily family, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses = IPAddress.TryParse(host, out var address)
+            ? [address]
+            : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        if (family != AddressFamily.Unspecified)
+        {
+            addresses = [.. addresses.Where(a => a.AddressFamily == family)];
+        }
+
+        if (addresses.Length == 0)
+        {
+            throw new SocketException((int)SocketError.HostNotFound, $"getaddrinfo() returned no {(family == AddressFamily.Unspecified ? string.Empty : family + " ")}address for '{host}'");
+        }
+
+        return [.. addresses.Distinct()];
     }
 
     private static void ValidatePort(int port)
@@ -211,34 +340,36 @@ public static class Streams
         }
     }
 
-    /// <summary>Runs the asyncio-style callback for each accepted connection and ties the connection's life to it.</summary>
-    private sealed class HandlerObserver(StreamServer server, Func<ConnectionReader, ConnectionWriter, Task> handler) : IObserver<StreamConnection>
+    /// <summary>The connect timeout: a token cancelled by the options' scheduler (so virtual time can drive it) or by the caller.</summary>
+    private sealed class ConnectDeadline : IDisposable
     {
-        public void OnNext(StreamConnection value) => _ = RunAsync(value);
+        private readonly CancellationTokenSource _source;
+        private readonly IDisposable _timer;
+        private volatile bool _expired;
 
-        public void OnError(Exception error)
+        private ConnectDeadline(ConnectionOptions options, CancellationToken cancellationToken)
         {
+            _source = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _timer = options.ConnectTimeout is { } timeout
+                ? options.Scheduler.Schedule(this, timeout, static (_, deadline) =>
+                {
+                    deadline._expired = true;
+                    deadline._source.Cancel();
+                    return Disposable.Empty;
+                })
+                : Disposable.Empty;
         }
 
-        public void OnCompleted()
-        {
-        }
+        public CancellationToken Token => _source.Token;
 
-        private async Task RunAsync(StreamConnection connection)
-        {
-            await Task.Yield(); // off the accept loop: a handler's synchronous start must not delay accepting
-            try
-            {
-                await handler(connection.Reader, connection.Writer).ConfigureAwait(false);
-            }
-            catch (Exception error)
-            {
-                connection.Transport.Fail(error);
-                server.ReportError(error);
-                return;
-            }
+        public bool Expired => _expired;
 
-            await connection.DisposeAsync().ConfigureAwait(false);
+        public static ConnectDeadline Start(ConnectionOptions options, CancellationToken cancellationToken) => new(options, cancellationToken);
+
+        public void Dispose()
+        {
+            _timer.Dispose();
+            _source.Dispose();
         }
     }
 }

@@ -11,8 +11,9 @@ internal static class EchoServerCatalog
     public const string NetworkStream = nameof(NetworkStream);
     public const string Kestrel = nameof(Kestrel);
 
-    // ---- RxStreams variants: add their name constants here, e.g.
-    // public const string RxStreams = nameof(RxStreams);
+    // ---- RxStreams variants.
+    public const string RxStreamsPush = nameof(RxStreamsPush);
+    public const string RxStreamsPull = nameof(RxStreamsPull);
 
     /// <summary>Name and start function of each server, the baseline (raw Pipelines) first.</summary>
     public static IReadOnlyList<(string Name, Func<EchoMode, Task<IEchoServer>> StartAsync)> All { get; } =
@@ -21,7 +22,8 @@ internal static class EchoServerCatalog
         (NetworkStream, NetworkStreamLineEchoServer.StartAsync),
         (Kestrel, KestrelLineEchoServer.StartAsync),
 
-        // ---- RxStreams variants go here, e.g.
-        // (RxStreams, RxStreamsLineEchoServer.StartAsync),
+        // ---- RxStreams variants.
+        (RxStreamsPush, RxStreamsPushEchoServer.StartAsync),
+        (RxStreamsPull, RxStreamsPullEchoServer.StartAsync),
     ];
 }

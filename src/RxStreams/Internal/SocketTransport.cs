@@ -68,13 +68,15 @@ internal sealed class SocketTransport : Transport
             }
             else
             {
-                available = _socket.Available;
-                if (available == 0 && !_woken)
+                if (!_woken)
                 {
-                    // Nothing queued: wait without holding memory (the free tail is abandoned if nothing is pending).
+                    // The last receive drained the socket: wait (a zero-byte receive completes at once if data came in
+                    // meanwhile) without asking the kernel first, and without holding memory while waiting.
                     buffer.ReleaseIfEmpty();
                     return -1;
                 }
+
+                available = _socket.Available;
 
                 // Exactly what is queued, so no memory is allocated that data will not fill. Zero available after a wake
                 // means the end of the input or an error: a one-byte receive tells which.

@@ -28,6 +28,8 @@ internal abstract class Transport : ByteSource
     private volatile bool _closing;
     private volatile bool _inputEnded;
     private volatile bool _outputShutdown;
+    private CancellationTokenSource? _closeRequested;
+    private int _closeRequestedFlag;
 
     /// <summary>The writer to notify when the transport dies, so pending drains are released.</summary>
     public ConnectionWriter? Writer { get; set; }
@@ -110,6 +112,35 @@ internal abstract class Transport : ByteSource
         if (_outputShutdown)
         {
             Close();
+        }
+    }
+
+    /// <summary>Signalled when the owner asks the connection to finish (a server shutting down); created on first use.</summary>
+    public CancellationToken CloseRequested
+    {
+        get
+        {
+            var source = Volatile.Read(ref _closeRequested);
+            if (source is null)
+            {
+                var created = new CancellationTokenSource();
+                source = Interlocked.CompareExchange(ref _closeRequested, created, null) ?? created;
+                if (Volatile.Read(ref _closeRequestedFlag) != 0)
+                {
+                    source.Cancel();
+                }
+            }
+
+            return source.Token;
+        }
+    }
+
+    /// <summary>Asks whoever handles the connection to finish and close it (does not close anything itself).</summary>
+    public void RequestClose()
+    {
+        if (Interlocked.Exchange(ref _closeRequestedFlag, 1) == 0)
+        {
+            Volatile.Read(ref _closeRequested)?.Cancel();
         }
     }
 

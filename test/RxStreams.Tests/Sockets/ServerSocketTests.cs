@@ -352,7 +352,17 @@ public class ServerSocketTests
         var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Scheduler = scheduler });
         var accepted = new List<StreamConnection>();
         var delivered = new SemaphoreSlim(0);
-        using var subscription = server.Subscribe(c => { lock (accepted) { accepted.Add(c); } delivered.Release(); });
+        // Every connection honours the shutdown signal by closing gracefully (flush, then FIN).
+        using var subscription = server.Subscribe(c =>
+        {
+            c.CloseRequested.Register(c.Writer.Close);
+            lock (accepted)
+            {
+                accepted.Add(c);
+            }
+
+            delivered.Release();
+        });
 
         // An idle client (nothing buffered for it) and a stuck one (4 MiB buffered for it, and it never reads).
         using var idle = await Loopback.ConnectRawAsync(server.EndPoints[0]);
@@ -365,7 +375,7 @@ public class ServerSocketTests
 
         var shutdown = server.ShutdownAsync(TimeSpan.FromSeconds(5));
 
-        // The idle client is closed gracefully at once: it reads EOF.
+        // The shutdown signals CloseRequested; the idle connection's close completes at once: its client reads EOF.
         Assert.That(await idle.ReceiveToEndAsync(), Is.Empty);
         Assert.That(shutdown.IsCompleted, Is.False, "the stuck client cannot take 4 MiB, and the grace period has not passed");
         Assert.That(server.IsServing, Is.False);

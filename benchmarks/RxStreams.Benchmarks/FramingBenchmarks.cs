@@ -1,0 +1,279 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.InMemory;
+using RxStreams.Framing;
+
+namespace RxStreams.Benchmarks;
+
+// Framing micro-benchmarks: in memory, one thread, no sockets. Each class frames the same pre-built input, cut into
+// ChunkSize pieces regardless of frame boundaries (so frames straddle chunks), with:
+//   - SequenceReader (baseline): a hand-written PipeReader-style consumer over the same chunks (InMemory/SequenceFramer);
+//   - RxOperator: the RxStreams operator subscribed to a plain synchronous observable of the chunks (a user's own
+//     source: the operator copies each chunk once into memory the frames can own);
+//   - RxOperatorOwned: the same, but the source is marked as emitting owned memory, as a connection's reader is, so the
+//     operator adopts the chunks without copying (the path of connection.Reader.Lines());
+//   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
+//     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
+//   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
+// One operation is one frame (OperationsPerInvoke = Frames), so Mean is time per frame and Allocated bytes per frame;
+// MB/s is FrameSize / Mean. The chunks live in one contiguous array, so owned adoption never has to copy.
+// Length-prefixed framing is not measured: RxStreams has no length-prefix operator yet (only Decode with a custom decoder).
+
+/// <summary>Input building, parameters and result checks shared by the framing benchmarks.</summary>
+public abstract class FramingBenchmarkBase
+{
+    /// <summary>Frames per invocation; every variant frames all of them.</summary>
+    public const int Frames = 16_384;
+
+    private protected static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Frame length in bytes, terminator included.</summary>
+    [Params(16, 64, 1024)]
+    public int FrameSize { get; set; }
+
+    /// <summary>How the input is cut into chunks (a receive's worth each).</summary>
+    [Params(4096, 65536)]
+    public int ChunkSize { get; set; }
+
+    private protected byte[] Input { get; private set; } = [];
+
+    private protected ReadOnlyMemory<byte>[] Chunks { get; private set; } = [];
+
+    private protected SequenceFramer Framer { get; } = new();
+
+    private protected CountingObserver Observer { get; } = new();
+
+    private protected SpanFramer SpanFramer { get; } = new();
+
+    /// <summary>What ends each frame (empty for fixed-length frames).</summary>
+    private protected abstract byte[] Terminator { get; }
+
+    private protected void BuildInput()
+    {
+        var terminator = Terminator;
+        Input = new byte[(long)Frames * FrameSize];
+        for (var f = 0; f < Frames; f++)
+        {
+            var frame = Input.AsSpan(f * FrameSize, FrameSize);
+            var payload = frame[..^terminator.Length];
+            for (var i = 0; i < payload.Length; i++)
+            {
+                payload[i] = (byte)('A' + ((f + i) % 26));
+            }
+
+            terminator.CopyTo(frame[^terminator.Length..]);
+        }
+
+        var chunks = new List<ReadOnlyMemory<byte>>();
+        for (var offset = 0; offset < Input.Length; offset += ChunkSize)
+        {
+            chunks.Add(Input.AsMemory(offset, Math.Min(ChunkSize, Input.Length - offset)));
+        }
+
+        Chunks = [.. chunks];
+    }
+
+    /// <summary>Runs a variant once and checks it framed every byte into the right number of frames.</summary>
+    private protected void Check(string variant, long bytes)
+    {
+        if (bytes != Input.Length)
+        {
+            throw new InvalidOperationException($"{variant} framed {bytes} bytes of {Input.Length} (FrameSize {FrameSize}, ChunkSize {ChunkSize}).");
+        }
+    }
+
+    private protected long RunObserver(IObservable<ReadOnlyMemory<byte>> framed)
+    {
+        Observer.Reset();
+        framed.Subscribe(Observer).Dispose();
+        return Observer.Frames == Frames ? Observer.Bytes : -1;
+    }
+
+    private protected long RunFramer<TRule>(TRule rule)
+        where TRule : struct, IFrameRule
+    {
+        Framer.Reset();
+        foreach (var chunk in Chunks)
+        {
+            Framer.Feed(chunk, rule);
+        }
+
+        return Framer.Frames == Frames ? Framer.Bytes : -1;
+    }
+
+    private protected long RunSpanFramer(byte[] separator)
+    {
+        SpanFramer.Reset();
+        foreach (var chunk in Chunks)
+        {
+            SpanFramer.FeedSeparated(chunk.Span, separator);
+        }
+
+        return SpanFramer.Frames == Frames ? SpanFramer.Bytes : -1;
+    }
+}
+
+/// <summary>'\n'-terminated lines: <c>Lines()</c> vs a SequenceReader parser vs <c>StreamReader.ReadLine</c>.</summary>
+[MemoryDiagnoser]
+[Config(typeof(FramingConfig))]
+public class LineFramingBenchmarks : FramingBenchmarkBase
+{
+    private IObservable<ReadOnlyMemory<byte>> _lines = null!;
+    private IObservable<ReadOnlyMemory<byte>> _ownedLines = null!;
+
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    private protected override byte[] Terminator => NewLine;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BuildInput();
+        _lines = new ChunkSource(Chunks).Lines();
+        _ownedLines = new OwnedChunkSource(Chunks).Lines();
+        Check(nameof(SequenceReader), SequenceReader());
+        Check(nameof(RxOperator), RxOperator());
+        Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(SpanIndexOf), SpanIndexOf());
+        Check(nameof(StreamReader), StreamReader());
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
+    public long SequenceReader() => RunFramer(default(LineRule));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long SpanIndexOf() => RunSpanFramer(NewLine);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(_lines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(_ownedLines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long StreamReader()
+    {
+        using var reader = new System.IO.StreamReader(new MemoryStream(Input, writable: false), Utf8NoBom, detectEncodingFromByteOrderMarks: false, ChunkSize);
+        long bytes = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            bytes += line.Length + 1; // ReadLine drops the '\n'; the payload is ASCII, one byte per char
+        }
+
+        return bytes;
+    }
+}
+
+/// <summary>"\r\n"-terminated frames: <c>Until("\r\n")</c> vs SequenceReader's <c>TryReadTo(span)</c> vs <c>StreamReader.ReadLine</c>.</summary>
+[MemoryDiagnoser]
+[Config(typeof(FramingConfig))]
+public class SeparatorFramingBenchmarks : FramingBenchmarkBase
+{
+    private static readonly byte[] CrLf = "\r\n"u8.ToArray();
+
+    private IObservable<ReadOnlyMemory<byte>> _frames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+
+    private protected override byte[] Terminator => CrLf;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BuildInput();
+        _frames = new ChunkSource(Chunks).Until(CrLf);
+        _ownedFrames = new OwnedChunkSource(Chunks).Until(CrLf);
+        Check(nameof(SequenceReader), SequenceReader());
+        Check(nameof(RxOperator), RxOperator());
+        Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(SpanIndexOf), SpanIndexOf());
+        Check(nameof(StreamReader), StreamReader());
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
+    public long SequenceReader() => RunFramer(new SeparatorRule(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long SpanIndexOf() => RunSpanFramer(CrLf);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(_frames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long StreamReader()
+    {
+        using var reader = new System.IO.StreamReader(new MemoryStream(Input, writable: false), Utf8NoBom, detectEncodingFromByteOrderMarks: false, ChunkSize);
+        long bytes = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            bytes += line.Length + 2; // ReadLine drops the "\r\n"
+        }
+
+        return bytes;
+    }
+}
+
+/// <summary>Fixed-length frames: <c>Exactly(n)</c> vs SequenceReader's <c>TryReadExact</c> vs <c>Stream.ReadExactly</c> into a reused buffer.</summary>
+[MemoryDiagnoser]
+[Config(typeof(FramingConfig))]
+public class ExactFramingBenchmarks : FramingBenchmarkBase
+{
+    private IObservable<ReadOnlyMemory<byte>> _frames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+    private byte[] _frameBuffer = [];
+
+    private protected override byte[] Terminator => [];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BuildInput();
+        _frames = new ChunkSource(Chunks).Exactly(FrameSize);
+        _ownedFrames = new OwnedChunkSource(Chunks).Exactly(FrameSize);
+        _frameBuffer = new byte[FrameSize];
+        Check(nameof(SequenceReader), SequenceReader());
+        Check(nameof(RxOperator), RxOperator());
+        Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(SpanSlicing), SpanSlicing());
+        Check(nameof(StreamReadExactly), StreamReadExactly());
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
+    public long SequenceReader() => RunFramer(new ExactRule(FrameSize));
+
+    /// <summary>The floor: slice each chunk's span, carry the straddling frame over.</summary>
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long SpanSlicing()
+    {
+        SpanFramer.Reset();
+        foreach (var chunk in Chunks)
+        {
+            SpanFramer.FeedExact(chunk.Span, FrameSize);
+        }
+
+        return SpanFramer.Frames == Frames ? SpanFramer.Bytes : -1;
+    }
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(_frames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    /// <summary>The BCL's fixed-size read: copies each frame into one reused buffer (so the frame is not owned).</summary>
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long StreamReadExactly()
+    {
+        using var stream = new BufferedStream(new MemoryStream(Input, writable: false), ChunkSize);
+        long bytes = 0;
+        for (var f = 0; f < Frames; f++)
+        {
+            stream.ReadExactly(_frameBuffer);
+            bytes += _frameBuffer.Length;
+        }
+
+        return bytes;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using RxStreams.Benchmarks.Baselines;
+using RxStreams.Benchmarks.Clients;
+
+namespace RxStreams.Benchmarks;
+
+/// <summary>
+/// Server and load generator as separate processes, for profiling one side with <c>dotnet-counters</c> or
+/// <c>dotnet-trace</c> without the other in the same trace:
+/// <code>
+/// --serve NAME [lines|bulk]                           run one EchoServerCatalog server until stdin closes or Ctrl+C
+/// --load PORT [connections] [outstanding] [seconds]   line echo load against 127.0.0.1:PORT (default 1 64 10)
+/// --framing CLASS METHOD FRAMESIZE CHUNKSIZE [seconds] run one framing benchmark case in a loop (for perf record)
+/// </code>
+/// (The CLI's own server, <c>dotnet run -c Release --project src/RxStreams.Cli -- echo --port P --lines</c>, is the
+/// RxStreamsPush server and takes the same load.)
+/// </summary>
+internal static class Standalone
+{
+    public static async Task<int> ServeAsync(string[] args, TextWriter output)
+    {
+        var name = args.ElementAtOrDefault(1) ?? EchoServerCatalog.RawPipelines;
+        var mode = string.Equals(args.ElementAtOrDefault(2), "bulk", StringComparison.OrdinalIgnoreCase) ? EchoMode.Bulk : EchoMode.Lines;
+        var entry = EchoServerCatalog.All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+        if (entry.StartAsync is null)
+        {
+            output.WriteLine($"Unknown server '{name}'; one of: {string.Join(", ", EchoServerCatalog.All.Select(s => s.Name))}");
+            return 2;
+        }
+
+        await using var server = await entry.StartAsync(mode);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{entry.Name} ({mode}) serving on 127.0.0.1:{server.Port} (pid {Environment.ProcessId}); close stdin or Ctrl+C to stop"));
+        output.Flush();
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        var stdinClosed = Task.Run(() =>
+        {
+            while (Console.In.ReadLine() is not null)
+            {
+            }
+        });
+        await Task.WhenAny(stdinClosed, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default));
+        return 0;
+    }
+
+    public static int FramingLoop(string[] args, TextWriter output)
+    {
+        var type = typeof(FramingBenchmarkBase).Assembly.GetType("RxStreams.Benchmarks." + args[1], throwOnError: true)!;
+        var benchmark = (FramingBenchmarkBase)Activator.CreateInstance(type)!;
+        benchmark.FrameSize = int.Parse(args[3], CultureInfo.InvariantCulture);
+        benchmark.ChunkSize = int.Parse(args[4], CultureInfo.InvariantCulture);
+        var seconds = args.Length > 5 ? double.Parse(args[5], CultureInfo.InvariantCulture) : 10;
+        type.GetMethod("Setup")!.Invoke(benchmark, null);
+        var run = type.GetMethod(args[2])!.CreateDelegate<Func<long>>(benchmark);
+        var watch = Stopwatch.StartNew();
+        long invocations = 0;
+        while (watch.Elapsed.TotalSeconds < seconds)
+        {
+            run();
+            invocations++;
+        }
+
+        var perFrame = watch.Elapsed.TotalNanoseconds / (invocations * FramingBenchmarkBase.Frames);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{args[1]}.{args[2]} FrameSize={args[3]} ChunkSize={args[4]}: {perFrame:F2} ns/frame"));
+        return 0;
+    }
+
+    public static async Task<int> LoadAsync(string[] args, TextWriter output)
+    {
+        int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+        var port = Arg(1, 0);
+        var connections = Arg(2, 1);
+        var outstanding = Arg(3, 64);
+        var seconds = Arg(4, 10);
+        const int LinesPerRun = 200_000;
+
+        var client = new LineEchoClient();
+        var total = Stopwatch.StartNew();
+        long lines = 0;
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            var run = Stopwatch.StartNew();
+            lines += await client.RunAsync(port, connections, outstanding, LinesPerRun, CancellationToken.None);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{LinesPerRun / run.Elapsed.TotalSeconds,12:N0} lines/s"));
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {lines:N0} lines in {total.Elapsed.TotalSeconds:F1} s: {lines / total.Elapsed.TotalSeconds:N0} lines/s"));
+        return 0;
+    }
+}
