@@ -187,6 +187,83 @@ public sealed partial class ConnectionReader
         }
     }
 
+    /// <summary>
+    /// Decodes the input with any decoder, pull style: the <see cref="IAsyncEnumerable{T}"/> counterpart of
+    /// <see cref="FramingExtensions.Decode{TFrame}"/>, under the same rules (a frame cut short by the end of the input
+    /// raises <see cref="IncompleteReadException"/>; one cut short by an error carries its bytes in
+    /// <see cref="IncompleteReadException.Partial"/>). The next bytes are read only when the consumer asks for the next
+    /// frame, and the reader stays taken (one consumer) until the enumeration ends.
+    /// </summary>
+    /// <typeparam name="TFrame">What a frame decodes to.</typeparam>
+    /// <param name="decoder">A fresh decoder for this stream (decoders keep per-stream state).</param>
+    /// <param name="cancellationToken">Cancels the enumeration; a cancelled wait consumes nothing.</param>
+    /// <returns>The frames.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="decoder"/> is <see langword="null"/>.</exception>
+    public IAsyncEnumerable<TFrame> ReadFramesAsync<TFrame>(IFrameDecoder<TFrame> decoder, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        return ReadFramesCoreAsync(decoder, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<TFrame> ReadFramesCoreAsync<TFrame>(IFrameDecoder<TFrame> decoder, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await AcquireAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Memory, out var frame, out int consumed))
+                {
+                    _buffer.Consume(Math.Max(consumed, 1));
+                    yield return frame;
+                }
+
+                if (await FillAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                if (_error is { } error)
+                {
+                    var partial = _buffer.Memory;
+                    _buffer.Clear();
+                    throw partial.IsEmpty ? error : new IncompleteReadException(partial, null, error);
+                }
+
+                while (true)
+                {
+                    TFrame last;
+                    int consumed;
+                    try
+                    {
+                        if (!decoder.TryDecodeAtEnd(_buffer.Memory, out last, out consumed))
+                        {
+                            break;
+                        }
+                    }
+                    catch (IncompleteReadException)
+                    {
+                        _buffer.Clear();
+                        throw;
+                    }
+
+                    _buffer.Consume(consumed);
+                    yield return last;
+                    if (consumed == 0)
+                    {
+                        break;
+                    }
+                }
+
+                yield break;
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
     /// <summary>The lines of the input as an <see cref="IAsyncEnumerable{T}"/> (see <see cref="GetAsyncEnumerator"/>).</summary>
     /// <param name="cancellationToken">Cancels the iteration.</param>
     /// <returns>The lines, each with its <c>\n</c> (the last may lack it).</returns>

@@ -203,4 +203,65 @@ public sealed class ParityTests
         // The handler saw the signal (its read was cancelled), returned, and the server closed the connection gracefully.
         Assert.That(await client.ReceiveToEndAsync().Within(), Is.Empty);
     }
+
+    [Test]
+    public async Task NoSubscriber_ConnectionsWaitInTheBacklog_FirstSubscriberGetsThem() // decided: nothing is accepted without an owner
+    {
+        var server = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var guard = Loopback.Guard(server);
+        using var early = await Loopback.ConnectRawAsync(server.EndPoints[0]); // the kernel completes the handshake
+        await early.SendAllAsync("early");
+        Assert.That(server.ConnectionCount, Is.Zero, "not accepted while nobody subscribes");
+
+        var accepted = server.FirstAsync().ToTask();
+        await using var connection = await accepted.Within();
+        Assert.That(Loopback.Text(await connection.Reader.ReadExactlyAsync(5).Within()), Is.EqualTo("early"));
+    }
+
+    [Test]
+    public async Task ReadFramesAsync_PullsFramesWithACustomDecoder_ThenIncompleteRead()
+    {
+        await using var pair = await ClientAndPeer.OpenAsync();
+        var (reader, _) = pair.Connection;
+        await pair.Peer.SendAllAsync("a\nbb\ncc");
+        pair.Peer.Shutdown(SocketShutdown.Send);
+
+        var frames = new List<string>();
+        var error = Assert.ThrowsAsync<IncompleteReadException>(async () =>
+        {
+            await foreach (var frame in reader.ReadFramesAsync(new UntilNewLine()))
+            {
+                frames.Add(frame);
+            }
+        });
+        Assert.Multiple(() =>
+        {
+            Assert.That(frames, Is.EqualTo(new[] { "a", "bb" }));
+            Assert.That(Loopback.Text(error!.Partial), Is.EqualTo("cc"), "the bytes after the last separator are not lost");
+        });
+    }
+
+    /// <summary>A user's decoder: lines as strings without the newline; a line cut short by the end is an error.</summary>
+    private sealed class UntilNewLine : IFrameDecoder<string>
+    {
+        public bool TryDecode(ReadOnlyMemory<byte> buffer, out string frame, out int consumed)
+        {
+            int end = buffer.Span.IndexOf((byte)'\n');
+            frame = end < 0 ? string.Empty : Loopback.Text(buffer[..end]);
+            consumed = end + 1;
+            return end >= 0;
+        }
+
+        public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out string frame, out int consumed)
+        {
+            if (!buffer.IsEmpty)
+            {
+                throw new IncompleteReadException(buffer, null);
+            }
+
+            frame = string.Empty;
+            consumed = 0;
+            return false;
+        }
+    }
 }
