@@ -11,8 +11,10 @@ internal static class CommandLine
 
         commands:
           demo                                   run the seed's echo server and client in one process
-          echo --port P [--host H] [--lines]     the seed's echo server (with --lines: echo every line until the client leaves)
-          send --port P [--host H] MESSAGE       the seed's echo client
+          echo (--port P [--host H] | --unix PATH) [--lines]
+                                                 the seed's echo server (with --lines: echo every line until the client leaves)
+          send (--port P [--host H] | --unix PATH) MESSAGE
+                                                 the seed's echo client
           proxy --listen [HOST:]PORT --to HOST:PORT
                                                  a TCP proxy (both directions reader.Subscribe(writer), half-close carried)
 
@@ -37,6 +39,15 @@ internal static class CommandLine
                 stop.Cancel();
             };
 
+            // SIGTERM (kill, service managers) stops as gracefully as Ctrl+C: servers close, Unix socket files go.
+            using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+                System.Runtime.InteropServices.PosixSignal.SIGTERM,
+                context =>
+                {
+                    context.Cancel = true;
+                    stop.Cancel();
+                });
+
             switch (args[0])
             {
                 case "demo":
@@ -45,7 +56,7 @@ internal static class CommandLine
                     return 0;
                 case "echo":
                     options.ExpectNoPositional();
-                    await Commands.EchoAsync(options.Host, options.RequirePort(), options.Lines, output, stop.Token).ConfigureAwait(false);
+                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, output, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "proxy":
                     options.ExpectNoPositional();
@@ -54,7 +65,7 @@ internal static class CommandLine
                     await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, output, error, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "send":
-                    await Commands.SendAsync(options.Host, options.RequirePort(), options.SinglePositional("MESSAGE"), output, stop.Token).ConfigureAwait(false);
+                    await Commands.SendAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.SinglePositional("MESSAGE"), output, stop.Token).ConfigureAwait(false);
                     return 0;
                 default:
                     throw new UsageException($"unknown command '{args[0]}'");
@@ -90,6 +101,8 @@ internal static class CommandLine
 
         public string? Listen { get; private set; }
 
+        public string? Unix { get; private set; }
+
         public string? To { get; private set; }
 
         public List<string> Positional { get; } = [];
@@ -112,6 +125,9 @@ internal static class CommandLine
                         }
 
                         options.Port = port;
+                        break;
+                    case "--unix":
+                        options.Unix = Value(args, ref i);
                         break;
                     case "--listen":
                         options.Listen = Value(args, ref i);

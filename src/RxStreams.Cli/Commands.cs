@@ -16,21 +16,14 @@ internal static class Commands
     }
 
     /// <summary>The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C.</summary>
-    public static async Task EchoAsync(string host, int port, bool lines, TextWriter output, CancellationToken cancellationToken)
+    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, TextWriter output, CancellationToken cancellationToken)
     {
-        StreamServer server;
-        IDisposable? subscription = null;
-        if (lines)
-        {
-            server = await Streams.StartServerAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false);
-            subscription = SeedExamples.ServeLineEcho(server);
-        }
-        else
-        {
-            server = await Streams.StartServerAsync(SeedExamples.HandleEcho(output), host, port, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
+        var server = unixPath is null
+            ? await Streams.StartServerAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false)
+            : await Streams.StartUnixServerAsync(unixPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var subscription = lines ? SeedExamples.ServeLineEcho(server) : server.Serve(SeedExamples.HandleEcho(output));
 
-        output.WriteLine($"Serving on {PythonFormat.Address(server.EndPoints[0])}");
+        output.WriteLine($"Serving on {(unixPath is null ? PythonFormat.Address(server.EndPoints[0]) : PythonFormat.Repr(unixPath))}");
         output.Flush();
         try
         {
@@ -42,7 +35,7 @@ internal static class Commands
         }
         finally
         {
-            subscription?.Dispose();
+            subscription.Dispose();
             await server.ShutdownAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -69,6 +62,8 @@ internal static class Commands
     }
 
     /// <summary>The seed's echo client.</summary>
-    public static Task SendAsync(string host, int port, string message, TextWriter output, CancellationToken cancellationToken) =>
-        SeedExamples.TcpEchoClientAsync(message, host, port, output, cancellationToken);
+    public static Task SendAsync(string? unixPath, string host, int port, string message, TextWriter output, CancellationToken cancellationToken) =>
+        unixPath is null
+            ? SeedExamples.TcpEchoClientAsync(message, host, port, output, cancellationToken)
+            : SeedExamples.EchoClientAsync(message, Streams.OpenUnixConnectionAsync(unixPath, cancellationToken: cancellationToken), output, cancellationToken);
 }

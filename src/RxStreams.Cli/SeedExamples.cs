@@ -8,9 +8,13 @@ namespace RxStreams.Cli;
 internal static class SeedExamples
 {
     /// <summary>The seed's <c>tcp_echo_client</c>: connect, send, read up to 100 bytes, close.</summary>
-    public static async Task TcpEchoClientAsync(string message, string host, int port, TextWriter output, CancellationToken cancellationToken)
+    public static Task TcpEchoClientAsync(string message, string host, int port, TextWriter output, CancellationToken cancellationToken) =>
+        EchoClientAsync(message, Streams.OpenConnectionAsync(host, port, cancellationToken: cancellationToken), output, cancellationToken);
+
+    /// <summary>The seed's client over any connection (TCP or Unix).</summary>
+    public static async Task EchoClientAsync(string message, Task<StreamConnection> connecting, TextWriter output, CancellationToken cancellationToken)
     {
-        var (reader, writer) = await Streams.OpenConnectionAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var (reader, writer) = await connecting.ConfigureAwait(false);
 
         output.WriteLine($"Send: {PythonFormat.Repr(message)}");
         writer.Write(Encoding.UTF8.GetBytes(message));
