@@ -115,4 +115,21 @@ public sealed class UnixSocketTests
         var error = Assert.ThrowsAsync<SocketException>(() => Streams.OpenUnixConnectionAsync(PathOf("missing.sock")));
         Assert.That(error!.SocketErrorCode, Is.AnyOf(SocketError.AddressNotAvailable, SocketError.ConnectionRefused));
     }
+
+    [Test]
+    public async Task Cli_EchoLinesOverUnix_WithNetcat() // rxstreams echo --unix PATH --lines, driven by nc -U
+    {
+        var nc = Interop.ChildProcess.FindOnPath("nc");
+        Assume.That(nc, Is.Not.Null, "netcat-openbsd (installed by .ci/run)");
+        var path = PathOf("cli.sock");
+        var cli = Path.Combine(TestContext.CurrentContext.TestDirectory, "RxStreams.Cli.dll");
+        await using var server = Interop.ChildProcess.Start(Interop.ChildProcess.DotnetHost(), [cli, "echo", "--unix", path, "--lines"]);
+        await server.WaitForLineAsync(static line => line.StartsWith("Serving on", StringComparison.Ordinal));
+
+        await using var client = Interop.ChildProcess.Start(nc!, ["-N", "-U", path], redirectStdin: true);
+        await client.StandardInput.WriteAsync("first\nsecond\n");
+        client.StandardInput.Close(); // EOF: nc -N half-closes, the server half-closes back, nc exits
+        Assert.That(await client.WaitForExitAsync(), Is.Zero, client.Transcript);
+        Assert.That(client.StdoutLines, Is.EqualTo(new[] { "first", "second" }));
+    }
 }
