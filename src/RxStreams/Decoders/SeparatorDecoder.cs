@@ -17,6 +17,12 @@ namespace RxStreams.Decoders;
 /// limit", consumed = its start), or when it is not found and the search position passes <c>limit</c> ("not found, and
 /// chunk exceed the limit", consumed = that position). A frame of exactly <c>limit</c> bytes plus separator is accepted.
 /// </para>
+/// <para>
+/// Under <see cref="OverflowPolicy.Skip"/> the same two conditions drop the frame instead: a complete over-long frame is
+/// skipped at once; an unfinished one switches to discarding, which drops every byte that cannot be part of a separator
+/// (all but the last <c>longestSeparator - 1</c>) as it arrives, until a separator ends the frame. Dropped bytes leave as
+/// <see cref="SkippedFrames.Marker"/> frames. The end of the stream while discarding is a clean end.
+/// </para>
 /// </remarks>
 internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
 {
@@ -35,19 +41,22 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
     private readonly int _maxLength;
     private readonly int _limit;
     private readonly AtEnd _atEnd;
+    private readonly OverflowPolicy _overflow;
+    private bool _discarding; // skipping an over-long frame whose separator has not arrived yet
     private int _offset; // where the next search starts; valid while the buffer start does not move
 
-    public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd)
+    public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd, OverflowPolicy overflow = OverflowPolicy.Fail)
     {
         _separators = separatorsByLength;
         _minLength = separatorsByLength[0].Length;
         _maxLength = separatorsByLength[^1].Length;
         _limit = limit;
         _atEnd = atEnd;
+        _overflow = overflow;
     }
 
     /// <summary>A decoder for <c>\n</c>-terminated lines.</summary>
-    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd) => new(LineSeparators, limit, atEnd);
+    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd, OverflowPolicy overflow = OverflowPolicy.Fail) => new(LineSeparators, limit, atEnd, overflow);
 
     internal static readonly byte[] NewLine = [(byte)'\n'];
 
@@ -62,8 +71,19 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
             if (matchEnd >= 0)
             {
                 _offset = 0;
+                if (_discarding)
+                {
+                    _discarding = false;
+                    return SkippedFrames.Skip(matchEnd, out frame, out consumed);
+                }
+
                 if (matchStart > _limit)
                 {
+                    if (_overflow == OverflowPolicy.Skip)
+                    {
+                        return SkippedFrames.Skip(matchEnd, out frame, out consumed);
+                    }
+
                     throw new LimitOverrunException("Separator is found, but chunk is longer than limit", matchStart);
                 }
 
@@ -73,9 +93,21 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
             }
 
             _offset = Math.Max(0, span.Length + 1 - _maxLength);
-            if (_offset > _limit)
+            if (_discarding || _offset > _limit)
             {
-                throw new LimitOverrunException("Separator is not found, and chunk exceed the limit", _offset);
+                if (_overflow == OverflowPolicy.Fail)
+                {
+                    throw new LimitOverrunException("Separator is not found, and chunk exceed the limit", _offset);
+                }
+
+                // Drop what can no longer be part of a separator; keep the rest for the next search.
+                _discarding = true;
+                int drop = _offset;
+                _offset = 0;
+                if (drop > 0)
+                {
+                    return SkippedFrames.Skip(drop, out frame, out consumed);
+                }
             }
         }
 
@@ -87,6 +119,15 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
     public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         _offset = 0;
+        if (_discarding)
+        {
+            // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
+            _discarding = false;
+            frame = default;
+            consumed = 0;
+            return false;
+        }
+
         if (buffer.IsEmpty)
         {
             frame = default;
@@ -105,7 +146,11 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
     }
 
     /// <summary>Resets the scan position: the buffer was consumed by someone else (the pull methods mix decoders).</summary>
-    public void Reset() => _offset = 0;
+    public void Reset()
+    {
+        _offset = 0;
+        _discarding = false;
+    }
 
     private int FindEarliestEnd(ReadOnlySpan<byte> span, int offset, out int matchStart)
     {

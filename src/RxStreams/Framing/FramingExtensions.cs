@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RxStreams.Decoders;
 using RxStreams.Internal;
 
@@ -19,7 +20,8 @@ namespace RxStreams.Framing;
 /// <c>frame.ToArray()</c> instead when you hold on to a few small frames for a long time.
 /// </para>
 /// <para>
-/// Errors: input that breaks a limit fails the stream with <see cref="LimitOverrunException"/>; input that ends inside a
+/// Errors: input that breaks a limit fails the stream with <see cref="LimitOverrunException"/> (or, for the framers that
+/// take an <see cref="OverflowPolicy"/>, is skipped on request); input that ends inside a
 /// frame fails it with <see cref="IncompleteReadException"/> (except <see cref="Lines"/> and <see cref="Chunks"/>, whose last
 /// frame may be short). Frames completed before an error are always delivered first, and when the input fails inside a
 /// frame, the operator fails with <see cref="IncompleteReadException"/> whose <see cref="IncompleteReadException.Partial"/>
@@ -42,15 +44,21 @@ public static partial class FramingExtensions
     /// </summary>
     /// <param name="source">The byte chunks.</param>
     /// <param name="limit">The longest line accepted, not counting its <c>\n</c>; 64 KiB by default.</param>
+    /// <param name="overflow">What a longer line does: <see cref="OverflowPolicy.Fail"/> (the default) or <see cref="OverflowPolicy.Skip"/>.</param>
     /// <returns>The lines. A last line without <c>\n</c> is emitted before completion.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive.</exception>
-    /// <remarks>A longer line fails the stream with <see cref="LimitOverrunException"/> as soon as it is known to be too long.</remarks>
-    public static IObservable<ReadOnlyMemory<byte>> Lines(this IObservable<ReadOnlyMemory<byte>> source, int limit = DefaultLimit)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive, or <paramref name="overflow"/> is not a defined policy.</exception>
+    /// <remarks>
+    /// A longer line fails the stream with <see cref="LimitOverrunException"/> as soon as it is known to be too long; with
+    /// <see cref="OverflowPolicy.Skip"/> it is dropped through its <c>\n</c> (or through the end of the input) and the next
+    /// line follows.
+    /// </remarks>
+    public static IObservable<ReadOnlyMemory<byte>> Lines(this IObservable<ReadOnlyMemory<byte>> source, int limit = DefaultLimit, OverflowPolicy overflow = OverflowPolicy.Fail)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => SeparatorDecoder.ForLines(limit, SeparatorDecoder.AtEnd.EmitPartial), emitsOwnedMemory: true);
+        CheckOverflow(overflow);
+        return Framed(source, () => SeparatorDecoder.ForLines(limit, SeparatorDecoder.AtEnd.EmitPartial, overflow), overflow);
     }
 
     /// <summary>
@@ -60,20 +68,23 @@ public static partial class FramingExtensions
     /// <param name="source">The byte chunks.</param>
     /// <param name="separator">The separator; at least one byte.</param>
     /// <param name="limit">The longest frame accepted, not counting its separator; 64 KiB by default.</param>
+    /// <param name="overflow">What a longer frame does: <see cref="OverflowPolicy.Fail"/> (the default) or <see cref="OverflowPolicy.Skip"/>.</param>
     /// <returns>The frames, each ending with the separator.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="separator"/> is empty.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive, or <paramref name="overflow"/> is not a defined policy.</exception>
     /// <remarks>
     /// Bytes after the last separator fail the stream with <see cref="IncompleteReadException"/> (<c>Expected</c> is
-    /// <see langword="null"/>); a frame longer than the limit fails it with <see cref="LimitOverrunException"/>.
+    /// <see langword="null"/>); a frame longer than the limit fails it with <see cref="LimitOverrunException"/>, or with
+    /// <see cref="OverflowPolicy.Skip"/> is dropped through its separator (or through the end of the input).
     /// </remarks>
-    public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, ReadOnlyMemory<byte> separator, int limit = DefaultLimit)
+    public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, ReadOnlyMemory<byte> separator, int limit = DefaultLimit, OverflowPolicy overflow = OverflowPolicy.Fail)
     {
         ArgumentNullException.ThrowIfNull(source);
         var separators = Separators.Normalize([separator], nameof(separator));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new SeparatorDecoder(separators, limit, SeparatorDecoder.AtEnd.Throw), emitsOwnedMemory: true);
+        CheckOverflow(overflow);
+        return Framed(source, () => new SeparatorDecoder(separators, limit, SeparatorDecoder.AtEnd.Throw, overflow), overflow);
     }
 
     /// <summary>
@@ -83,16 +94,18 @@ public static partial class FramingExtensions
     /// <param name="source">The byte chunks.</param>
     /// <param name="separators">One or more separators, each at least one byte.</param>
     /// <param name="limit">The longest frame accepted, not counting its separator; 64 KiB by default.</param>
+    /// <param name="overflow">What a longer frame does: <see cref="OverflowPolicy.Fail"/> (the default) or <see cref="OverflowPolicy.Skip"/>.</param>
     /// <returns>The frames, each ending with the separator that ended it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="source"/> or <paramref name="separators"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="separators"/> is empty or holds an empty separator.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive.</exception>
-    public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, IEnumerable<ReadOnlyMemory<byte>> separators, int limit = DefaultLimit)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive, or <paramref name="overflow"/> is not a defined policy.</exception>
+    public static IObservable<ReadOnlyMemory<byte>> Until(this IObservable<ReadOnlyMemory<byte>> source, IEnumerable<ReadOnlyMemory<byte>> separators, int limit = DefaultLimit, OverflowPolicy overflow = OverflowPolicy.Fail)
     {
         ArgumentNullException.ThrowIfNull(source);
         var normalized = Separators.Normalize(separators, nameof(separators));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new SeparatorDecoder(normalized, limit, SeparatorDecoder.AtEnd.Throw), emitsOwnedMemory: true);
+        CheckOverflow(overflow);
+        return Framed(source, () => new SeparatorDecoder(normalized, limit, SeparatorDecoder.AtEnd.Throw, overflow), overflow);
     }
 
     /// <summary>Splits the bytes into frames of exactly <paramref name="length"/> bytes (asyncio's <c>readexactly</c>).</summary>
@@ -154,5 +167,20 @@ public static partial class FramingExtensions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(decoderFactory);
         return new FramingOperator<TFrame>(source, decoderFactory, emitsOwnedMemory: false);
+    }
+
+    /// <summary>A byte framer over one of our decoders; under <see cref="OverflowPolicy.Skip"/> its skipped-frame markers are filtered out.</summary>
+    private static IObservable<ReadOnlyMemory<byte>> Framed(IObservable<ReadOnlyMemory<byte>> source, Func<IFrameDecoder<ReadOnlyMemory<byte>>> decoderFactory, OverflowPolicy overflow)
+    {
+        var framer = new FramingOperator<ReadOnlyMemory<byte>>(source, decoderFactory, emitsOwnedMemory: true);
+        return overflow == OverflowPolicy.Skip ? new SkippedFramesFilter(framer) : framer;
+    }
+
+    private static void CheckOverflow(OverflowPolicy overflow, [CallerArgumentExpression(nameof(overflow))] string? paramName = null)
+    {
+        if (overflow is not (OverflowPolicy.Fail or OverflowPolicy.Skip))
+        {
+            throw new ArgumentOutOfRangeException(paramName, overflow, "Not a defined OverflowPolicy.");
+        }
     }
 }
