@@ -6,8 +6,10 @@ namespace RxStreams.Decoders;
 /// Frames of exactly <c>length</c> bytes: asyncio's <c>readexactly</c>, and (with <see cref="AllowShortLast"/>) chunks of
 /// at most <c>length</c> bytes where only the last may be shorter.
 /// </summary>
-internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : IFrameDecoder<ReadOnlyMemory<byte>>
+internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
 {
+    public long? ExpectedFrameLength => length;
+
     /// <summary>The frame length.</summary>
     public int Length => length;
 

@@ -26,8 +26,10 @@ namespace RxStreams.Decoders;
 /// </code>
 /// <para>Every decision depends only on the header bytes, so errors and frames are chunk-invariant.</para>
 /// </remarks>
-internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
+internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
 {
+    public long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
+
     private readonly int _offset;
     private readonly int _size;
     private readonly int _headerLength;

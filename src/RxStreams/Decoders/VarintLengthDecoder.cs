@@ -23,8 +23,10 @@ namespace RxStreams.Decoders;
 /// </code>
 /// <para>Non-minimal encodings (<c>0x80 0x00</c> for 0) are accepted, as protobuf does.</para>
 /// </remarks>
-internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy overflow) : IFrameDecoder<ReadOnlyMemory<byte>>
+internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy overflow) : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
 {
+    public long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
+
     /// <summary>The longest varint: ten groups of seven bits hold 64.</summary>
     internal const int MaxVarintLength = 10;
 

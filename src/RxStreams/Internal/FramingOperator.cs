@@ -105,7 +105,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
         }
 
         private static long? ExpectedLength(IFrameDecoder<TFrame> decoder) =>
-            decoder is Decoders.FixedLengthDecoder fixedLength ? fixedLength.Length : null;
+            decoder is Decoders.IExpectsFrameLength expects ? expects.ExpectedFrameLength : null;
 
         public void OnCompleted()
         {

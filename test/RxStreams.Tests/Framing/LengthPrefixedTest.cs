@@ -284,6 +284,22 @@ public class LengthPrefixedTest : ReactiveTest
     }
 
     [Test]
+    public void LengthPrefixed_InputFailsInsideBody_PartialAndExpectedTravelWithTheError()
+    {
+        var scheduler = new TestScheduler();
+        var failure = new IOException("reset");
+        var xs = scheduler.CreateHotObservable(
+            OnNext(210, B(Frame("a") + "\0\0\0\u0005he")),
+            OnError<ReadOnlyMemory<byte>>(300, failure));
+
+        var res = scheduler.Start(() => xs.LengthPrefixed().Select(S));
+
+        AssertMessages(res.Messages,
+            OnNext(210, "a"),
+            OnError<string>(300, e => e is IncompleteReadException { Expected: 9 } ire && S(ire.Partial) == "\0\0\0\u0005he" && ReferenceEquals(ire.InnerException, failure)));
+    }
+
+    [Test]
     public void LengthPrefixed_CompletedInsideBody_ExpectedIsTheWholeFrame()
     {
         var scheduler = new TestScheduler();
