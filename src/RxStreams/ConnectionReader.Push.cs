@@ -50,6 +50,7 @@ public sealed partial class ConnectionReader
         private readonly ConnectionReader _reader;
         private readonly IObserver<ReadOnlyMemory<byte>> _observer;
         private readonly PushSubscription? _runAfter;
+        private readonly bool _observerCopies; // reader.Subscribe(writer): chunks are copied and never retained
         private LazyCompletion _completion;
         private int _disposed;
 
@@ -57,6 +58,7 @@ public sealed partial class ConnectionReader
         {
             _reader = reader;
             _observer = observer;
+            _observerCopies = observer is ConnectionWriter;
             _runAfter = runAfter;
         }
 
@@ -150,6 +152,11 @@ public sealed partial class ConnectionReader
                     finally
                     {
                         batch.Exit();
+                    }
+
+                    if (_observerCopies)
+                    {
+                        reader._buffer.RewindIfEmpty(); // the writer copied the chunk; nothing else saw it
                     }
 
                     if (batch.HasPausedWriters)

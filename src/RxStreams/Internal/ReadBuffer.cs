@@ -70,6 +70,20 @@ internal struct ReadBuffer
     }
 
     /// <summary>
+    /// Makes the whole array free again when nothing is pending. Only for a caller that knows no slice of the array
+    /// escaped (the chunk went to a <see cref="ConnectionWriter"/>, which copies and keeps nothing): then reusing the
+    /// memory cannot be observed, and a proxy or bulk echo allocates nothing per receive.
+    /// </summary>
+    public void RewindIfEmpty()
+    {
+        if (_start == _end && _array is not null)
+        {
+            _start = _end = 0;
+            _writableEnd = _array.Length;
+        }
+    }
+
+    /// <summary>
     /// Forgets the array when nothing is pending and too little free space is left to be worth keeping (always the
     /// case for adopted memory, which has none): the emitted slices keep what they need alive, we keep nothing.
     /// </summary>
