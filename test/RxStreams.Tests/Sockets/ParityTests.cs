@@ -264,4 +264,39 @@ public sealed class ParityTests
             return false;
         }
     }
+
+    [Test]
+    public async Task AsyncEnumerableBridges_ProxyWithReadChunksAndWriteAll_InOrderAndBounded() // the IAsyncEnumerable path of issue 3/5
+    {
+        // source peer -> [a: ReadChunksAsync] -> [b: WriteAllAsync] -> sink peer, written the pull way.
+        await using var a = await ClientAndPeer.OpenAsync();
+        await using var b = await ClientAndPeer.OpenAsync(peerReceiveBuffer: Loopback.SmallSocketBuffer);
+        var payload = Loopback.Pattern(8 * 1024 * 1024);
+        var forwarding = b.Writer.WriteAllAsync(a.Reader.ReadChunksAsync());
+        var sending = Task.Run(async () =>
+        {
+            await a.Peer.SendAllAsync(payload);
+            a.Peer.Shutdown(SocketShutdown.Send);
+        });
+
+        // The sink reads slowly at first: the bridge must wait on drain, so b's buffer stays near its high-water mark.
+        long maxBuffered = 0;
+        var received = new List<byte>(payload.Length);
+        var chunk = new byte[16 * 1024];
+        while (received.Count < payload.Length)
+        {
+            int n = await b.Peer.ReceiveAsync(chunk, SocketFlags.None).Within();
+            Assert.That(n, Is.GreaterThan(0), "the sink saw EOF early");
+            received.AddRange(chunk.AsSpan(0, n).ToArray());
+            maxBuffered = Math.Max(maxBuffered, b.Writer.BufferSize);
+        }
+
+        await forwarding.Within();
+        await sending.Within();
+        Assert.Multiple(() =>
+        {
+            Assert.That(received.ToArray(), Is.EqualTo(payload), "every byte, in order");
+            Assert.That(maxBuffered, Is.LessThanOrEqualTo(b.Writer.HighWaterMark + 64 * 1024), "drain awaited between chunks");
+        });
+    }
 }
