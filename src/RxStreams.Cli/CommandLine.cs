@@ -81,7 +81,7 @@ internal static class CommandLine
         {
             return 0;
         }
-        catch (Exception failure) when (failure is SocketException or IOException or AggregateException)
+        catch (Exception failure) when (failure is SocketException or IOException or AggregateException or TimeoutException)
         {
             error.WriteLine($"rxstreams: {failure.Message}");
             return 1;

@@ -16,9 +16,9 @@ internal static class Proxy
         StreamConnection outbound;
         try
         {
-            outbound = await Streams.OpenConnectionAsync(toHost, toPort).ConfigureAwait(false);
+            outbound = await Streams.OpenConnectionAsync(toHost, toPort, new ConnectionOptions { ConnectTimeout = TimeSpan.FromSeconds(10) }).ConfigureAwait(false);
         }
-        catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or AggregateException)
+        catch (Exception error) when (error is System.Net.Sockets.SocketException or IOException or AggregateException or TimeoutException)
         {
             log.WriteLine($"proxy: cannot reach {toHost}:{toPort}: {error.Message}");
             inbound.Abort();
@@ -27,5 +27,9 @@ internal static class Proxy
 
         inbound.Reader.Subscribe(outbound.Writer);
         outbound.Reader.Subscribe(inbound.Writer);
+
+        // The pair lives and dies together: when one side is gone, the other is closed (flushed, then released).
+        _ = inbound.Closed.ContinueWith(static (_, o) => ((StreamConnection)o!).Dispose(), outbound, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = outbound.Closed.ContinueWith(static (_, o) => ((StreamConnection)o!).Dispose(), inbound, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 }

@@ -214,7 +214,7 @@ public sealed partial class ConnectionReader
             {
                 while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Memory, out var frame, out int consumed))
                 {
-                    _buffer.Consume(Math.Max(consumed, 1));
+                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
                     yield return frame;
                 }
 
@@ -247,7 +247,7 @@ public sealed partial class ConnectionReader
                         throw;
                     }
 
-                    _buffer.Consume(consumed);
+                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: true));
                     yield return last;
                     if (consumed == 0)
                     {

@@ -52,6 +52,7 @@ public sealed partial class ConnectionReader
         private readonly PushSubscription? _runAfter;
         private readonly bool _observerCopies; // reader.Subscribe(writer): chunks are copied and never retained
         private LazyCompletion _completion;
+        private LazyCompletion _stopped;
         private int _disposed;
 
         public PushSubscription(ConnectionReader reader, IObserver<ReadOnlyMemory<byte>> observer, PushSubscription? runAfter)
@@ -73,7 +74,11 @@ public sealed partial class ConnectionReader
         /// it ends when data arrives (which stays buffered for the next consumer) or the connection closes. A consumer
         /// that comes next waits for that, as it would have waited for data anyway.
         /// </summary>
-        public void Dispose() => Volatile.Write(ref _disposed, 1);
+        public void Dispose()
+        {
+            Volatile.Write(ref _disposed, 1);
+            _stopped.Complete(); // ends a wait for paused writers: it must not outlive the subscription
+        }
 
         void IThreadPoolWorkItem.Execute() => _ = _runAfter is null ? RunAsync() : RunAfterAsync();
 
@@ -93,6 +98,26 @@ public sealed partial class ConnectionReader
             }
 
             await RunAsync().ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Waits until the writers this dispatch filled drop to their low-water marks, or until this subscription is
+        /// disposed or its own connection closes: a slow peer of another connection must never wedge this one.
+        /// </summary>
+        private async Task WaitForPausedWritersAsync(WriteBatch batch)
+        {
+            var drained = batch.WaitForPausedWritersAsync();
+            if (drained.IsCompleted)
+            {
+                await drained.ConfigureAwait(false);
+                return;
+            }
+
+            var drainedTask = drained.AsTask();
+            var stopped = _reader._source.Stopped;
+            await (stopped is null
+                ? Task.WhenAny(drainedTask, _stopped.Task)
+                : Task.WhenAny(drainedTask, _stopped.Task, stopped)).ConfigureAwait(false);
         }
 
         /// <summary>The read loop; the reader is already acquired.</summary>
@@ -161,7 +186,7 @@ public sealed partial class ConnectionReader
 
                     if (batch.HasPausedWriters)
                     {
-                        await batch.WaitForPausedWritersAsync().ConfigureAwait(false);
+                        await WaitForPausedWritersAsync(batch).ConfigureAwait(false);
                     }
                 }
             }

@@ -405,6 +405,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         TaskCompletionSource? resumed;
         lock (_queue)
         {
+            if (_state == OutputState.Closed)
+            {
+                return; // a send still in flight when the connection closed: nothing is buffered any more
+            }
+
             _buffered -= count;
             resumed = UpdatePauseState();
         }
@@ -438,6 +443,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             _failure ??= error;
             _state = OutputState.Closed;
             _queue.Discard();
+            _buffered = 0;
             Volatile.Write(ref _paused, false);
             resumed = _resumed;
             _resumed = null;
@@ -462,14 +468,21 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     {
         await WaitUntilResumedAsync(cancellationToken).ConfigureAwait(false);
         Exception? failure;
+        bool closed;
         lock (_queue)
         {
             failure = _failure;
+            closed = _state == OutputState.Closed;
         }
 
         if (failure is not null)
         {
             throw failure;
+        }
+
+        if (closed)
+        {
+            throw ThrowHelper.CreateConnectionLost(); // closed while we waited: the data may never have left
         }
     }
 
@@ -515,6 +528,10 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             {
                 SendQueue.Release(batch);
                 Volatile.Write(ref _sending, 0);
+                if (_transport.IsClosed)
+                {
+                    return; // we closed or aborted it ourselves: the failed send is a consequence, not the cause
+                }
 
                 _transport.Fail(error is IOException ? error : new IOException("Sending failed: " + error.Message, error));
                 return;

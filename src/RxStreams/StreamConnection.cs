@@ -22,6 +22,7 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
 {
     private readonly Transport _transport;
     private readonly ConnectionOptions _options;
+    private int _closeStarted;
 
     internal StreamConnection(Transport transport, ConnectionOptions options)
     {
@@ -99,6 +100,11 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
 
     private void BeginClose()
     {
+        if (Interlocked.Exchange(ref _closeStarted, 1) != 0)
+        {
+            return; // idempotent: one close, one deadline
+        }
+
         Writer.Close();
         if (!_transport.IsClosed)
         {

@@ -265,7 +265,18 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         await _allClosed.Task.ConfigureAwait(false);
     }
 
-    internal void ReportError(Exception error) => _errors.OnNext(error);
+    internal void ReportError(Exception error)
+    {
+        try
+        {
+            _errors.OnNext(error);
+        }
+        catch (Exception observerError)
+        {
+            // An Errors subscriber that throws must not take an accept loop or a connection's read loop down with it.
+            System.Diagnostics.Trace.TraceError($"RxStreams: a StreamServer.Errors subscriber threw: {observerError}");
+        }
+    }
 
     private async Task AcceptLoopAsync(Listener listener, AcceptSubscription subscription)
     {
@@ -289,7 +300,19 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
                 continue;
             }
 
-            var connection = Adopt(socket, listener.IsTcp);
+            StreamConnection connection;
+            try
+            {
+                connection = Adopt(socket, listener.IsTcp);
+            }
+            catch (Exception error) when (error is SocketException or ObjectDisposedException)
+            {
+                // The peer reset before we could set the socket up: that connection is gone, the server is not.
+                socket.Dispose();
+                ReportError(error);
+                continue;
+            }
+
             if (!subscription.Deliver(connection))
             {
                 connection.Abort();

@@ -354,7 +354,15 @@ public static class Streams
                 ? options.Scheduler.Schedule(this, timeout, static (_, deadline) =>
                 {
                     deadline._expired = true;
-                    deadline._source.Cancel();
+                    try
+                    {
+                        deadline._source.Cancel();
+                    }
+                    catch (ObjectDisposedException)
+                    {
+                        // The connect finished as the deadline fired: nothing left to cancel.
+                    }
+
                     return Disposable.Empty;
                 })
                 : Disposable.Empty;
@@ -369,7 +377,7 @@ public static class Streams
         public void Dispose()
         {
             _timer.Dispose();
-            _source.Dispose();
+            _source.Dispose(); // releases its registration on the caller's token
         }
     }
 }

@@ -27,6 +27,9 @@ internal abstract class ByteSource
     {
     }
 
+    /// <summary>Completes when the source can deliver nothing more (its connection closed); <see langword="null"/> if it has no such signal.</summary>
+    public virtual Task? Stopped => null;
+
     /// <summary>Whether it is known that no more bytes will come.</summary>
     public abstract bool InputEnded { get; }
 

@@ -66,12 +66,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                         break;
                     }
 
-                    if (consumed <= 0 || consumed > _buffer.Length)
-                    {
-                        throw new InvalidOperationException($"The decoder {decoder.GetType().Name} reported a frame that consumed {consumed} of {_buffer.Length} bytes; a frame must consume between 1 and all of them.");
-                    }
-
-                    _buffer.Consume(consumed);
+                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
                 }
                 catch (Exception error)
                 {
@@ -125,12 +120,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                         break;
                     }
 
-                    if (consumed < 0 || consumed > _buffer.Length)
-                    {
-                        throw new InvalidOperationException($"The decoder {decoder.GetType().Name} reported a last frame that consumed {consumed} of {_buffer.Length} bytes.");
-                    }
-
-                    _buffer.Consume(consumed);
+                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: true));
                 }
                 catch (Exception error)
                 {

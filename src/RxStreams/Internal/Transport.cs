@@ -26,8 +26,8 @@ internal abstract class Transport : ByteSource
     private Exception? _terminalError;
     private int _closedFlag;
     private volatile bool _closing;
-    private volatile bool _inputEnded;
-    private volatile bool _outputShutdown;
+    private int _directionsDone; // InputEndedBit | OutputShutdownBit, set with Interlocked.Or so both sides see each other
+    private const int InputEndedBit = 1, OutputShutdownBit = 2;
     private CancellationTokenSource? _closeRequested;
     private int _closeRequestedFlag;
 
@@ -65,7 +65,10 @@ internal abstract class Transport : ByteSource
     public abstract Socket? Socket { get; }
 
     /// <summary>Whether the end of the input has been seen.</summary>
-    public override bool InputEnded => _inputEnded;
+    public override bool InputEnded => (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0;
+
+    /// <summary>Completes when the transport closes; the reader's loop also stops waiting on other writers then.</summary>
+    public override Task? Stopped => Closed;
 
     /// <summary>The error that ended the connection: the reader raises it once its buffered bytes are read.</summary>
     public override Exception? PendingError => TerminalError;
@@ -98,20 +101,18 @@ internal abstract class Transport : ByteSource
             return;
         }
 
-        _outputShutdown = true;
-        if (_inputEnded)
+        if ((Interlocked.Or(ref _directionsDone, OutputShutdownBit) & InputEndedBit) != 0)
         {
-            Close();
+            Close(); // the peer's EOF came first: both directions are done
         }
     }
 
     /// <summary>Records that the reader saw the end of the input; closes the connection when our side is done too.</summary>
     public void MarkInputEnded()
     {
-        _inputEnded = true;
-        if (_outputShutdown)
+        if ((Interlocked.Or(ref _directionsDone, InputEndedBit) & OutputShutdownBit) != 0)
         {
-            Close();
+            Close(); // our side was already shut down: both directions are done
         }
     }
 
@@ -174,14 +175,16 @@ internal abstract class Transport : ByteSource
 
     private void Terminate(bool abort, Exception? error)
     {
-        if (error is not null)
-        {
-            Interlocked.CompareExchange(ref _terminalError, error, null);
-        }
-
+        // Only the call that closes decides how the connection ended: a send failing because we aborted it, or an
+        // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
             return;
+        }
+
+        if (error is not null)
+        {
+            Volatile.Write(ref _terminalError, error);
         }
 
         _closing = true;
