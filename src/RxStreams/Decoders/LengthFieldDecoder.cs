@@ -9,27 +9,12 @@ namespace RxStreams.Decoders;
 /// <see cref="LengthFieldOptions"/>); frames are slices of the buffer, without a copy.
 /// </summary>
 /// <remarks>
-/// <para>State table (the buffer always starts at a frame boundary, or inside a frame being skipped):</para>
-/// <code>
-/// state                  | input                         | action
-/// Head (_frameLength&lt;0) | fewer bytes than the header   | wait
-/// Head                   | header complete               | frameLength = offset + size + value + adjustment:
-///                        |                               |   body &lt; 0 -> InvalidDataException
-///                        |                               |   frameLength &gt; max -> Fail: LimitOverrunException(consumed = frameLength)
-///                        |                               |                         Skip: go to Skip(frameLength)
-///                        |                               |   strip &gt; frameLength -> InvalidDataException
-///                        |                               |   else go to Body(frameLength)
-/// Body(n)                | fewer than n bytes            | wait (the body is buffered: n &lt;= max)
-/// Body(n)                | n bytes                       | emit buffer[strip..n], consume n, go to Head
-/// Skip(r)                | k bytes                       | drop min(k, r) as a skipped-frame marker; Head when r reaches 0
-/// end of input           | Skip / empty / partial frame  | clean end / clean end / IncompleteReadException(partial, n or null)
-/// </code>
-/// <para>Every decision depends only on the header bytes, so errors and frames are chunk-invariant.</para>
+/// Header: the length field at <c>offset</c>, <c>size</c> bytes, plus <c>adjustment</c>, gives the body; the whole frame
+/// is <c>offset + size + body</c>; a negative body or a strip longer than the frame is <see cref="InvalidDataException"/>.
+/// The rest of the state machine is <see cref="LengthDelimitedDecoder"/>'s.
 /// </remarks>
-internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
+internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
 {
-    public long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
-
     private readonly int _offset;
     private readonly int _size;
     private readonly int _headerLength;
@@ -37,12 +22,10 @@ internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>, 
     private readonly int _strip;
     private readonly int _maxFrameLength;
     private readonly bool _bigEndian;
-    private readonly OverflowPolicy _overflow;
-    private int _frameLength = -1; // Body(n) when >= 0
-    private Int128 _skipRemaining; // Skip(r) when > 0
 
     /// <summary>Snapshots <paramref name="options"/> (validated by the caller).</summary>
     public LengthFieldDecoder(LengthFieldOptions options, OverflowPolicy overflow)
+        : base(overflow)
     {
         Debug.Assert((long)options.LengthFieldOffset + options.LengthFieldSize <= options.MaxFrameLength);
         _offset = options.LengthFieldOffset;
@@ -52,79 +35,29 @@ internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>, 
         _strip = options.InitialBytesToStrip;
         _maxFrameLength = options.MaxFrameLength;
         _bigEndian = options.BigEndian;
-        _overflow = overflow;
     }
 
-    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    protected override bool TryReadHeader(ReadOnlySpan<byte> span, out Int128 frameLength, out int payloadStart, out string? tooLong)
     {
-        if (_skipRemaining > 0)
+        payloadStart = _strip;
+        tooLong = null;
+        if (span.Length < _headerLength)
         {
-            return TrySkip(buffer.Length, out frame, out consumed);
-        }
-
-        if (_frameLength < 0)
-        {
-            if (buffer.Length < _headerLength)
-            {
-                frame = default;
-                consumed = 0;
-                return false;
-            }
-
-            Int128 frameLength = ReadFrameLength(buffer.Span);
-            if (frameLength > _maxFrameLength)
-            {
-                if (_overflow == OverflowPolicy.Fail)
-                {
-                    throw new LimitOverrunException(
-                        $"The frame is {frameLength} bytes long (header included), more than the maximum of {_maxFrameLength}.",
-                        (long)Int128.Min(frameLength, long.MaxValue));
-                }
-
-                _skipRemaining = frameLength;
-                return TrySkip(buffer.Length, out frame, out consumed);
-            }
-
-            if (_strip > frameLength)
-            {
-                throw new InvalidDataException($"The frame is {frameLength} bytes long, shorter than the {_strip} bytes to strip from it.");
-            }
-
-            _frameLength = (int)frameLength;
-        }
-
-        if (buffer.Length < _frameLength)
-        {
-            frame = default;
-            consumed = 0;
+            frameLength = 0;
             return false;
         }
 
-        frame = buffer[_strip.._frameLength];
-        consumed = _frameLength;
-        _frameLength = -1;
+        frameLength = ReadFrameLength(span);
+        if (frameLength > _maxFrameLength)
+        {
+            tooLong = $"The frame is {frameLength} bytes long (header included), more than the maximum of {_maxFrameLength}.";
+        }
+        else if (_strip > frameLength)
+        {
+            throw new InvalidDataException($"The frame is {frameLength} bytes long, shorter than the {_strip} bytes to strip from it.");
+        }
+
         return true;
-    }
-
-    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
-    {
-        frame = default;
-        consumed = 0;
-        if (_skipRemaining > 0)
-        {
-            // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
-            _skipRemaining = 0;
-            return false;
-        }
-
-        if (buffer.IsEmpty)
-        {
-            return false;
-        }
-
-        long? expected = _frameLength >= 0 ? _frameLength : null;
-        _frameLength = -1;
-        throw new IncompleteReadException(buffer, expected);
     }
 
     /// <summary>The whole frame's length announced by the header at the start of <paramref name="span"/>.</summary>
@@ -162,19 +95,5 @@ internal sealed class LengthFieldDecoder : IFrameDecoder<ReadOnlyMemory<byte>>, 
 
                 return value;
         }
-    }
-
-    private bool TrySkip(int available, out ReadOnlyMemory<byte> frame, out int consumed)
-    {
-        if (available == 0)
-        {
-            frame = default;
-            consumed = 0;
-            return false;
-        }
-
-        int count = (int)Int128.Min(_skipRemaining, available);
-        _skipRemaining -= count;
-        return SkippedFrames.Skip(count, out frame, out consumed);
     }
 }

@@ -8,98 +8,31 @@ namespace RxStreams.Decoders;
 /// every byte but the last. Frames are the payloads, slices of the buffer.
 /// </summary>
 /// <remarks>
-/// <para>State table:</para>
-/// <code>
-/// state        | input                                  | action
-/// Head         | varint unfinished, fewer than 10 bytes | wait
-/// Head         | 10th byte &gt; 1 (an 11th byte, or more | InvalidDataException
-///              |   than 64 bits)                        |
-/// Head         | varint of h bytes, value v             | v &gt; max -> Fail: LimitOverrunException(consumed = h + v)
-///              |                                        |           Skip: go to Skip(h + v)
-///              |                                        | else go to Body(h, h + v)
-/// Body(h, n)   | n bytes                                | emit buffer[h..n], consume n, go to Head
-/// Skip(r)      | k bytes                                | drop min(k, r) as a skipped-frame marker; Head when r reaches 0
-/// end of input | Skip / empty / partial frame           | clean end / clean end / IncompleteReadException(partial, n or null)
-/// </code>
+/// <para>The header is the varint; <c>maxFrameLength</c> bounds the payload. The rest is <see cref="LengthDelimitedDecoder"/>'s.</para>
 /// <para>Non-minimal encodings (<c>0x80 0x00</c> for 0) are accepted, as protobuf does.</para>
 /// </remarks>
-internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy overflow) : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
+internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy overflow) : LengthDelimitedDecoder(overflow)
 {
-    public long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
-
     /// <summary>The longest varint: ten groups of seven bits hold 64.</summary>
     internal const int MaxVarintLength = 10;
 
-    private int _headerLength;
-    private int _frameLength = -1; // Body when >= 0
-    private UInt128 _skipRemaining; // Skip when > 0
 
-    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    protected override bool TryReadHeader(ReadOnlySpan<byte> span, out Int128 frameLength, out int payloadStart, out string? tooLong)
     {
-        if (_skipRemaining > 0)
+        tooLong = null;
+        if (!TryReadVarint(span, out ulong value, out payloadStart))
         {
-            return TrySkip(buffer.Length, out frame, out consumed);
-        }
-
-        if (_frameLength < 0)
-        {
-            if (!TryReadVarint(buffer.Span, out ulong value, out int headerLength))
-            {
-                frame = default;
-                consumed = 0;
-                return false;
-            }
-
-            if (value > (ulong)maxFrameLength)
-            {
-                UInt128 total = (UInt128)value + (uint)headerLength;
-                if (overflow == OverflowPolicy.Fail)
-                {
-                    throw new LimitOverrunException(
-                        $"The varint length prefix announces {value} bytes, more than the maximum of {maxFrameLength}.",
-                        (long)UInt128.Min(total, long.MaxValue));
-                }
-
-                _skipRemaining = total;
-                return TrySkip(buffer.Length, out frame, out consumed);
-            }
-
-            _headerLength = headerLength;
-            _frameLength = headerLength + (int)value;
-        }
-
-        if (buffer.Length < _frameLength)
-        {
-            frame = default;
-            consumed = 0;
+            frameLength = 0;
             return false;
         }
 
-        frame = buffer[_headerLength.._frameLength];
-        consumed = _frameLength;
-        _frameLength = -1;
+        frameLength = (Int128)value + payloadStart;
+        if (value > (ulong)maxFrameLength)
+        {
+            tooLong = $"The varint length prefix announces {value} bytes, more than the maximum of {maxFrameLength}.";
+        }
+
         return true;
-    }
-
-    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
-    {
-        frame = default;
-        consumed = 0;
-        if (_skipRemaining > 0)
-        {
-            // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
-            _skipRemaining = 0;
-            return false;
-        }
-
-        if (buffer.IsEmpty)
-        {
-            return false;
-        }
-
-        long? expected = _frameLength >= 0 ? _frameLength : null;
-        _frameLength = -1;
-        throw new IncompleteReadException(buffer, expected);
     }
 
     /// <summary>Reads the varint at the start of <paramref name="span"/>; <see langword="false"/> when it is not complete yet.</summary>
@@ -126,19 +59,5 @@ internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy ove
 
         length = 0;
         return false;
-    }
-
-    private bool TrySkip(int available, out ReadOnlyMemory<byte> frame, out int consumed)
-    {
-        if (available == 0)
-        {
-            frame = default;
-            consumed = 0;
-            return false;
-        }
-
-        int count = (int)UInt128.Min(_skipRemaining, (uint)available);
-        _skipRemaining -= (uint)count;
-        return SkippedFrames.Skip(count, out frame, out consumed);
     }
 }
