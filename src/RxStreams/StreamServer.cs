@@ -34,6 +34,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 {
     private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
+    private readonly ConnectionSetupStep[] _setupSteps;
     private readonly ConnectionList _connections = new();
     private readonly ConcurrentDictionary<AcceptSubscription, byte> _subscriptions = new();
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
@@ -46,6 +47,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     {
         _listeners = listeners;
         _options = options;
+        _setupSteps = ConnectionSetup.StepsFor(options);
         EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
     }
 
@@ -313,11 +315,47 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
                 continue;
             }
 
-            if (!subscription.Deliver(connection))
+            if (_setupSteps.Length == 0)
             {
-                connection.Abort();
+                DeliverOrAbort(connection, subscription);
+            }
+            else
+            {
+                _ = SetUpThenDeliverAsync(connection, subscription);
             }
         }
+    }
+
+    private static void DeliverOrAbort(StreamConnection connection, AcceptSubscription subscription)
+    {
+        if (!subscription.Deliver(connection))
+        {
+            connection.Abort();
+        }
+    }
+
+    private async Task SetUpThenDeliverAsync(StreamConnection connection, AcceptSubscription subscription)
+    {
+        try
+        {
+            foreach (var step in _setupSteps)
+            {
+                await step(connection, subscription.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error)
+        {
+            // A peer that fails its PROXY header or TLS handshake loses its own connection; the server goes on.
+            connection.Transport.Fail(error);
+            if (error is not OperationCanceledException)
+            {
+                ReportError(error);
+            }
+
+            return;
+        }
+
+        DeliverOrAbort(connection, subscription);
     }
 
     private StreamConnection Adopt(Socket socket, bool isTcp)
