@@ -113,6 +113,13 @@ public class ConnectionOptions
     /// <summary>asyncio's <c>local_addr</c>: the local endpoint to bind before connecting; <see langword="null"/> lets the OS choose.</summary>
     public IPEndPoint? LocalEndPoint { get; set; }
 
+    /// <summary>
+    /// Where RxStreams logs (categories <c>RxStreams.Server</c> and <c>RxStreams.Connection</c>): a server's start and
+    /// close, accept errors, failed handlers, connections that ended with an error. <see langword="null"/> (the default)
+    /// logs nothing. Logging never sits on the per-chunk path.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
+
     internal void Validate()
     {
         if (LowWaterMark > HighWaterMark)

@@ -215,6 +215,7 @@ public sealed partial class ConnectionReader
                 while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Memory, out var frame, out int consumed))
                 {
                     _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
+                    Metrics.FramesDecoded(1);
                     yield return frame;
                 }
 
@@ -365,6 +366,7 @@ public sealed partial class ConnectionReader
             if (decoder.TryDecode(_buffer.Memory, out frame, out int consumed))
             {
                 _buffer.Consume(consumed);
+                Metrics.FramesDecoded(1);
                 return true;
             }
 

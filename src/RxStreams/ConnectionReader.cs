@@ -136,6 +136,10 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             {
                 _eof = true;
             }
+            else if (received > 0 && _source is Transport)
+            {
+                Metrics.BytesReceived(received); // bytes fed by hand (FeedData) are not network input
+            }
 
             return received;
         }

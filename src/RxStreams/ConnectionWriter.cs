@@ -402,6 +402,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             return;
         }
 
+        Metrics.BytesSent(count);
         TaskCompletionSource? resumed;
         lock (_queue)
         {

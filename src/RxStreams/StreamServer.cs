@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Disposables;
 using System.Reactive.Subjects;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using RxStreams.Internal;
 
 namespace RxStreams;
@@ -35,6 +37,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
     private readonly ConnectionSetupStep[] _setupSteps;
+    private readonly ILogger _logger;
     private readonly ConnectionList _connections = new();
     private readonly ConcurrentDictionary<AcceptSubscription, byte> _subscriptions = new();
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
@@ -48,6 +51,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         _listeners = listeners;
         _options = options;
         _setupSteps = ConnectionSetup.StepsFor(options);
+        _logger = options.LoggerFactory?.CreateLogger(Log.ServerCategory) ?? NullLogger.Instance;
         EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
     }
 
@@ -128,6 +132,11 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             Volatile.Write(ref _state, Serving);
         }
 
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Serving(_logger, DescribeEndPoints());
+        }
+
         foreach (var subscription in _subscriptions.Keys)
         {
             subscription.Start();
@@ -173,6 +182,11 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         foreach (var subscription in _subscriptions.Keys)
         {
             subscription.Complete();
+        }
+
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            Log.Closed(_logger, DescribeEndPoints());
         }
 
         _closed.TrySetResult();
@@ -267,6 +281,27 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
         await _allClosed.Task.ConfigureAwait(false);
     }
 
+    private void OnAcceptError(Exception error)
+    {
+        Metrics.AcceptError(error);
+        Log.AcceptFailed(_logger, error);
+        ReportError(error);
+    }
+
+    private void OnSetupError(StreamConnection connection, Exception error)
+    {
+        Log.SetupFailed(_logger, connection.RemoteEndPoint, error);
+        ReportError(error);
+    }
+
+    private void OnHandlerError(EndPoint? remoteEndPoint, Exception error)
+    {
+        Log.ConnectionFailed(_logger, remoteEndPoint, error);
+        ReportError(error);
+    }
+
+    private string DescribeEndPoints() => string.Join(", ", EndPoints);
+
     internal void ReportError(Exception error)
     {
         try
@@ -297,7 +332,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             catch (SocketException error)
             {
                 // A client that gave up before we accepted it, or a transient shortage (EMFILE): keep serving.
-                ReportError(error);
+                OnAcceptError(error);
                 await Task.Yield();
                 continue;
             }
@@ -311,7 +346,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             {
                 // The peer reset before we could set the socket up: that connection is gone, the server is not.
                 socket.Dispose();
-                ReportError(error);
+                OnAcceptError(error);
                 continue;
             }
 
@@ -349,7 +384,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             connection.Transport.Fail(error);
             if (error is not OperationCanceledException)
             {
-                ReportError(error);
+                OnSetupError(connection, error);
             }
 
             return;
@@ -380,7 +415,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
     void IConnectionOwner.OnClosed(StreamConnection connection) => OnClosed(connection);
 
-    void IConnectionOwner.ReportError(Exception error) => ReportError(error);
+    void IConnectionOwner.ReportError(Exception error) => OnHandlerError(null, error);
 
     private void OnClosed(StreamConnection connection)
     {
@@ -436,7 +471,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
                 catch (Exception error)
                 {
                     connection.Transport.Fail(error);
-                    server.ReportError(error);
+                    server.OnHandlerError(connection.RemoteEndPoint, error);
                 }
 
                 return true;
@@ -500,7 +535,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             catch (Exception error)
             {
                 connection.Transport.Fail(error);
-                server.ReportError(error);
+                server.OnHandlerError(connection.RemoteEndPoint, error);
                 return;
             }
 

@@ -53,6 +53,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
 
             if (tooLong is not null)
             {
+                Internal.Metrics.LimitOverrun();
                 if (overflow == OverflowPolicy.Fail)
                 {
                     throw new LimitOverrunException(tooLong, (long)Int128.Min(frameLength, long.MaxValue));

@@ -79,6 +79,7 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
 
                 if (matchStart > _limit)
                 {
+                    Internal.Metrics.LimitOverrun();
                     if (_overflow == OverflowPolicy.Skip)
                     {
                         return SkippedFrames.Skip(matchEnd, out frame, out consumed);
@@ -95,6 +96,11 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
             _offset = Math.Max(0, span.Length + 1 - _maxLength);
             if (_discarding || _offset > _limit)
             {
+                if (!_discarding)
+                {
+                    Internal.Metrics.LimitOverrun();
+                }
+
                 if (_overflow == OverflowPolicy.Fail)
                 {
                     throw new LimitOverrunException("Separator is not found, and chunk exceed the limit", _offset);

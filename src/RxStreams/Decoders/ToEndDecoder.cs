@@ -11,6 +11,7 @@ internal sealed class ToEndDecoder(int limit) : IFrameDecoder<ReadOnlyMemory<byt
     {
         if (buffer.Length > limit)
         {
+            Internal.Metrics.LimitOverrun();
             throw new LimitOverrunException("The stream is longer than the limit", limit);
         }
 

@@ -56,6 +56,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 _buffer.Append(value.Span);
             }
 
+            int frames = 0;
             while (_buffer.Length > 0)
             {
                 TFrame frame;
@@ -70,17 +71,21 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 }
                 catch (Exception error)
                 {
+                    Metrics.FramesDecoded(frames);
                     Fail(error);
                     return;
                 }
 
+                frames++;
                 ForwardOnNext(frame);
                 if (_done || IsDisposed)
                 {
+                    Metrics.FramesDecoded(frames);
                     return;
                 }
             }
 
+            Metrics.FramesDecoded(frames); // once per chunk, not per frame
             _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
         }
 
@@ -128,6 +133,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                     return;
                 }
 
+                Metrics.FramesDecoded(1);
                 ForwardOnNext(frame);
                 if (IsDisposed)
                 {

@@ -30,6 +30,8 @@ internal abstract class Transport : ByteSource
     private const int InputEndedBit = 1, OutputShutdownBit = 2;
     private CancellationTokenSource? _closeRequested;
     private int _closeRequestedFlag;
+    private long _openedAt; // for the connection-duration metric; 0 when nobody measured it
+    private bool _counted;
 
     /// <summary>The writer to notify when the transport dies, so pending drains are released.</summary>
     public ConnectionWriter? Writer { get; set; }
@@ -63,6 +65,16 @@ internal abstract class Transport : ByteSource
 
     /// <summary>The socket, when there is one (asyncio's <c>socket</c>).</summary>
     public abstract Socket? Socket { get; }
+
+    /// <summary>OpenTelemetry's <c>network.transport</c> value for this connection: <c>tcp</c>, <c>unix</c> or <c>memory</c>.</summary>
+    public virtual string NetworkTransport => Socket?.AddressFamily == AddressFamily.Unix ? "unix" : "tcp";
+
+    /// <summary>Counts the connection as open in the metrics; its close is counted when the transport terminates.</summary>
+    public void CountOpened()
+    {
+        _openedAt = Metrics.ConnectionOpened(NetworkTransport);
+        _counted = true;
+    }
 
     /// <summary>Whether the end of the input has been seen.</summary>
     public override bool InputEnded => (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0;
@@ -188,6 +200,11 @@ internal abstract class Transport : ByteSource
         }
 
         _closing = true;
+        if (_counted)
+        {
+            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
+        }
+
         try
         {
             CloseCore(abort);
