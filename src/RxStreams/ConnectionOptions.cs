@@ -114,9 +114,9 @@ public class ConnectionOptions
     public IPEndPoint? LocalEndPoint { get; set; }
 
     /// <summary>
-    /// Where RxStreams logs (categories <c>RxStreams.Server</c> and <c>RxStreams.Connection</c>): a server's start and
-    /// close, accept errors, failed handlers, connections that ended with an error. <see langword="null"/> (the default)
-    /// logs nothing. Logging never sits on the per-chunk path.
+    /// Where a server logs (category <c>RxStreams.Server</c>): its start and close, accept errors, handlers and
+    /// subscribers that failed, connections whose set-up (PROXY header, TLS handshake) failed. <see langword="null"/>
+    /// (the default) logs nothing. Logging never sits on the per-chunk path.
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
