@@ -19,8 +19,8 @@ internal static class TlsTrust
         return policy;
     }
 
-    /// <summary>The client's check of the server's certificate.</summary>
-    public static RemoteCertificateValidationCallback ServerCheck(bool acceptAny, RemoteCertificateValidationCallback? custom, bool checkName)
+    /// <summary>The client's check of the server's certificate; <see langword="null"/> leaves it to SslStream (whose errors then name the problem).</summary>
+    public static RemoteCertificateValidationCallback? ServerCheck(bool acceptAny, RemoteCertificateValidationCallback? custom, bool checkName)
     {
         if (acceptAny)
         {
@@ -36,13 +36,18 @@ internal static class TlsTrust
 
         // ServerName "" (asyncio: server_hostname='') skips only the name check; a missing or untrusted certificate still fails.
         return checkName
-            ? static (_, _, _, errors) => errors == SslPolicyErrors.None
+            ? null
             : static (_, _, _, errors) => (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
     }
 
-    /// <summary>The server's check of a client's certificate.</summary>
-    public static RemoteCertificateValidationCallback ClientCheck(ClientCertificateMode mode, bool acceptAny, RemoteCertificateValidationCallback? custom)
+    /// <summary>The server's check of a client's certificate; <see langword="null"/> leaves a required one to SslStream's own check.</summary>
+    public static RemoteCertificateValidationCallback? ClientCheck(ClientCertificateMode mode, bool acceptAny, RemoteCertificateValidationCallback? custom)
     {
+        if (mode == ClientCertificateMode.Required && !acceptAny && custom is null)
+        {
+            return null;
+        }
+
         return (sender, certificate, chain, errors) =>
         {
             if (certificate is null)
