@@ -11,14 +11,20 @@ internal static class CommandLine
 
         commands:
           demo                                   run the seed's echo server and client in one process
-          echo (--port P [--host H] | --unix PATH) [--lines]
+          echo (--port P [--host H] | --unix PATH) [--lines] [--tls-cert FILE [--tls-key FILE]]
                                                  the seed's echo server (with --lines: echo every line until the client leaves)
-          send (--port P [--host H] | --unix PATH) MESSAGE
+          send (--port P [--host H] | --unix PATH) [--tls [--insecure] [--sni NAME]] MESSAGE
                                                  the seed's echo client
+          connect (--port P [--host H] | --unix PATH) [--tls [--insecure] [--sni NAME]]
+                                                 netcat-like: stdin to the socket, the socket to stdout; stdin's end
+                                                 half-closes (write_eof), and it exits when the peer closes
           proxy --listen [HOST:]PORT --to HOST:PORT
                                                  a TCP proxy (both directions reader.Subscribe(writer), half-close carried)
 
         --host defaults to 127.0.0.1. Servers run until Ctrl+C.
+        TLS: --tls-cert is a PFX file, or a PEM certificate (its key in --tls-key, or in the same file). Clients verify
+        the server's certificate against the system's roots and --sni (default: the host; required with --unix);
+        --insecure turns every check off (tests only).
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -56,7 +62,7 @@ internal static class CommandLine
                     return 0;
                 case "echo":
                     options.ExpectNoPositional();
-                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, output, stop.Token).ConfigureAwait(false);
+                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, options.ServerTls(), output, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "proxy":
                     options.ExpectNoPositional();
@@ -65,7 +71,11 @@ internal static class CommandLine
                     await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, output, error, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "send":
-                    await Commands.SendAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.SinglePositional("MESSAGE"), output, stop.Token).ConfigureAwait(false);
+                    await Commands.SendAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.SinglePositional("MESSAGE"), options.ClientTls(), output, stop.Token).ConfigureAwait(false);
+                    return 0;
+                case "connect":
+                    options.ExpectNoPositional();
+                    await NetcatClient.RunAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.ClientTls(), Console.OpenStandardInput(), Console.OpenStandardOutput(), stop.Token).ConfigureAwait(false);
                     return 0;
                 default:
                     throw new UsageException($"unknown command '{args[0]}'");
@@ -81,7 +91,9 @@ internal static class CommandLine
         {
             return 0;
         }
-        catch (Exception failure) when (failure is SocketException or IOException or AggregateException or TimeoutException)
+        catch (Exception failure) when (failure is SocketException or IOException or AggregateException or TimeoutException
+                                            or System.Security.Authentication.AuthenticationException or ArgumentException
+                                            or System.Security.Cryptography.CryptographicException)
         {
             error.WriteLine($"rxstreams: {failure.Message}");
             return 1;
@@ -104,6 +116,16 @@ internal static class CommandLine
         public string? Unix { get; private set; }
 
         public string? To { get; private set; }
+
+        public string? TlsCertificate { get; private set; }
+
+        public string? TlsKey { get; private set; }
+
+        public bool Tls { get; private set; }
+
+        public bool Insecure { get; private set; }
+
+        public string? Sni { get; private set; }
 
         public List<string> Positional { get; } = [];
 
@@ -138,6 +160,21 @@ internal static class CommandLine
                     case "--lines":
                         options.Lines = true;
                         break;
+                    case "--tls-cert":
+                        options.TlsCertificate = Value(args, ref i);
+                        break;
+                    case "--tls-key":
+                        options.TlsKey = Value(args, ref i);
+                        break;
+                    case "--tls":
+                        options.Tls = true;
+                        break;
+                    case "--insecure":
+                        options.Insecure = true;
+                        break;
+                    case "--sni":
+                        options.Sni = Value(args, ref i);
+                        break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
                     default:
@@ -161,6 +198,49 @@ internal static class CommandLine
             }
 
             return (host, port);
+        }
+
+        /// <summary>The echo server's TLS settings from <c>--tls-cert</c> / <c>--tls-key</c>; <see langword="null"/> for plaintext.</summary>
+        public TlsServerOptions? ServerTls()
+        {
+            if (Tls || Insecure || Sni is not null)
+            {
+                throw new UsageException("--tls, --insecure and --sni are client options; a server takes --tls-cert");
+            }
+
+            if (TlsCertificate is null)
+            {
+                return TlsKey is null ? null : throw new UsageException("--tls-key needs --tls-cert");
+            }
+
+            return TlsKey is not null || IsPem(TlsCertificate)
+                ? TlsServerOptions.FromPemFiles(TlsCertificate, TlsKey)
+                : TlsServerOptions.FromPfxFile(TlsCertificate);
+        }
+
+        /// <summary>A client's TLS settings from <c>--tls</c>, <c>--insecure</c>, <c>--sni</c>; <see langword="null"/> for plaintext.</summary>
+        public TlsClientOptions? ClientTls()
+        {
+            if (TlsCertificate is not null || TlsKey is not null)
+            {
+                throw new UsageException("--tls-cert and --tls-key are server options; a client takes --tls");
+            }
+
+            if (!Tls)
+            {
+                // asyncio: 'server_hostname is only meaningful with ssl'.
+                return Insecure || Sni is not null ? throw new UsageException("--insecure and --sni are only meaningful with --tls") : null;
+            }
+
+            return new TlsClientOptions { ServerName = Sni, DangerousAcceptAnyServerCertificate = Insecure };
+        }
+
+        private static bool IsPem(string path)
+        {
+            using var file = File.OpenRead(path);
+            Span<byte> head = stackalloc byte[64];
+            int n = file.Read(head);
+            return System.Text.Encoding.ASCII.GetString(head[..n]).Contains("-----BEGIN", StringComparison.Ordinal);
         }
 
         public static string Require(string? value, string name) => value ?? throw new UsageException($"{name} is required");

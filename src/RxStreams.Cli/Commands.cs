@@ -16,11 +16,12 @@ internal static class Commands
     }
 
     /// <summary>The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C.</summary>
-    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, TextWriter output, CancellationToken cancellationToken)
+    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, TlsServerOptions? tls, TextWriter output, CancellationToken cancellationToken)
     {
+        var options = new ServerOptions { Tls = tls };
         var server = unixPath is null
-            ? await Streams.StartServerAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false)
-            : await Streams.StartUnixServerAsync(unixPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+            ? await Streams.StartServerAsync(host, port, options, cancellationToken).ConfigureAwait(false)
+            : await Streams.StartUnixServerAsync(unixPath, options, cancellationToken).ConfigureAwait(false);
         var subscription = lines ? SeedExamples.ServeLineEcho(server) : server.Serve(SeedExamples.HandleEcho(output));
 
         output.WriteLine($"Serving on {(unixPath is null ? PythonFormat.Address(server.EndPoints[0]) : PythonFormat.Repr(unixPath))}");
@@ -62,8 +63,11 @@ internal static class Commands
     }
 
     /// <summary>The seed's echo client.</summary>
-    public static Task SendAsync(string? unixPath, string host, int port, string message, TextWriter output, CancellationToken cancellationToken) =>
-        unixPath is null
-            ? SeedExamples.TcpEchoClientAsync(message, host, port, output, cancellationToken)
-            : SeedExamples.EchoClientAsync(message, Streams.OpenUnixConnectionAsync(unixPath, cancellationToken: cancellationToken), output, cancellationToken);
+    public static Task SendAsync(string? unixPath, string host, int port, string message, TlsClientOptions? tls, TextWriter output, CancellationToken cancellationToken)
+    {
+        var options = new ConnectionOptions { Tls = tls };
+        return unixPath is null
+            ? SeedExamples.EchoClientAsync(message, Streams.OpenConnectionAsync(host, port, options, cancellationToken), output, cancellationToken)
+            : SeedExamples.EchoClientAsync(message, Streams.OpenUnixConnectionAsync(unixPath, options, cancellationToken), output, cancellationToken);
+    }
 }

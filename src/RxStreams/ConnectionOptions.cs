@@ -120,8 +120,19 @@ public class ConnectionOptions
     /// </summary>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>
+    /// asyncio's <c>ssl=</c> for a client: TLS settings (server name for SNI, client certificate, ALPN, handshake timeout);
+    /// <see langword="null"/> (the default) for plaintext. The handshake runs before the connect call returns.
+    /// </summary>
+    public TlsClientOptions? Tls { get; set; }
+
     internal void Validate()
     {
+        if (this is ServerOptions { Tls: { } serverTls })
+        {
+            serverTls.Validate(nameof(ServerOptions.Tls));
+        }
+
         if (LowWaterMark > HighWaterMark)
         {
             throw new ArgumentOutOfRangeException(nameof(LowWaterMark), LowWaterMark, $"The low-water mark must not exceed the high-water mark ({HighWaterMark}).");
@@ -165,4 +176,12 @@ public sealed class ServerOptions : ConnectionOptions
     /// (connection attempts are refused) until <see cref="StreamServer.StartServing"/>. On by default.
     /// </summary>
     public bool StartServing { get; set; } = true;
+
+    /// <summary>
+    /// asyncio's <c>ssl=</c> for a server: every accepted connection does a TLS handshake before it is delivered (off the
+    /// accept loop; a failure aborts that connection and goes to <see cref="StreamServer.Errors"/>).
+    /// <see langword="null"/> (the default) serves plaintext. Hides the client's <see cref="ConnectionOptions.Tls"/>, which a server does not use.
+    /// </summary>
+    /// <exception cref="ArgumentException">At the call that starts the server, when the options have no certificate.</exception>
+    public new TlsServerOptions? Tls { get; set; }
 }

@@ -163,6 +163,24 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         }
     }
 
+    /// <summary>
+    /// Takes the reader for a TLS upgrade, as a consumer would (after a disposed subscription has wound down), and hands
+    /// over the bytes it has received and nobody has read: they belong to the TLS layer (a ClientHello pipelined behind
+    /// the last plaintext line). Call <see cref="EndUpgrade"/> after.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A subscription or a pull read is active.</exception>
+    internal async ValueTask<byte[]> BeginUpgradeAsync(CancellationToken cancellationToken)
+    {
+        await AcquireAfterAsync(null, cancellationToken).ConfigureAwait(false);
+        var pending = _buffer.Memory.ToArray();
+        _buffer.Clear();
+        _buffer.ReleaseIfEmpty();
+        return pending;
+    }
+
+    /// <summary>Releases the reader taken by <see cref="BeginUpgradeAsync"/>.</summary>
+    internal void EndUpgrade() => Release();
+
     private bool TryAcquire() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
     private void Release() => Volatile.Write(ref _busy, 0);

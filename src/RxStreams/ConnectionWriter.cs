@@ -44,6 +44,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     private TaskCompletionSource? _resumed;
     private int _sending;
     private int _flushScheduled;
+    private TaskCompletionSource? _sendIdle; // a TLS upgrade waits for the send loop to go idle
 
     internal ConnectionWriter(Transport transport, ConnectionOptions options)
     {
@@ -108,20 +109,89 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// </summary>
     public CancellationToken CloseRequested => _transport.CloseRequested;
 
+    /// <summary>The TLS session (see <see cref="TlsInfo"/>); <see langword="null"/> on a plain connection (until <see cref="StartTlsAsync(TlsClientOptions, CancellationToken)"/>).</summary>
+    public TlsInfo? Tls => (_transport as SocketTransport)?.Tls?.Info;
+
     /// <summary>
     /// asyncio's <c>get_extra_info(name, default)</c>: <c>"peername"</c>, <c>"sockname"</c> (as <see cref="EndPoint"/>) and
-    /// <c>"socket"</c>; any other name gives <paramref name="defaultValue"/>.
+    /// <c>"socket"</c>; on TLS also <c>"peercert"</c> (<see cref="TlsInfo.RemoteCertificate"/>, an
+    /// <see cref="System.Security.Cryptography.X509Certificates.X509Certificate2"/> or <see langword="null"/> when the peer
+    /// sent none), <c>"cipher"</c> (<see cref="TlsInfo.Cipher"/>: name, version, bits), <c>"ssl_object"</c> (the
+    /// <see cref="System.Net.Security.SslStream"/>), <c>"sslcontext"</c> (<see cref="TlsInfo.AuthenticationOptions"/>) and
+    /// <c>"compression"</c> (always <see langword="null"/>). On a plain connection the TLS keys, like any other name, give
+    /// <paramref name="defaultValue"/>.
     /// </summary>
     /// <param name="name">The key.</param>
     /// <param name="defaultValue">What to return for an unknown key or a missing value.</param>
     /// <returns>The value, or <paramref name="defaultValue"/>.</returns>
-    public object? GetExtraInfo(string name, object? defaultValue = null) => name switch
+    public object? GetExtraInfo(string name, object? defaultValue = null)
     {
-        "peername" => RemoteEndPoint ?? defaultValue,
-        "sockname" => LocalEndPoint ?? defaultValue,
-        "socket" => Socket ?? defaultValue,
-        _ => defaultValue,
-    };
+        switch (name)
+        {
+            case "peername":
+                return RemoteEndPoint ?? defaultValue;
+            case "sockname":
+                return LocalEndPoint ?? defaultValue;
+            case "socket":
+                return Socket ?? defaultValue;
+        }
+
+        if (Tls is { } tls)
+        {
+            var value = tls.ExtraInfo(name, out bool found);
+            if (found)
+            {
+                return value; // as asyncio: a TLS key is present even when its value is None
+            }
+        }
+
+        return defaultValue;
+    }
+
+    /// <summary>
+    /// asyncio 3.11's <c>start_tls()</c> as the client: waits until everything written so far is sent, then runs a TLS
+    /// handshake on this connection; afterwards this writer and the connection's reader carry TLS. Bytes the reader had
+    /// already received and nobody read go to TLS, not lost (asyncio's gh-142352). Writes made during the handshake are
+    /// sent encrypted after it.
+    /// </summary>
+    /// <param name="options">The TLS settings; <see cref="TlsClientOptions.ServerName"/> defaults to the host the connection was opened with.</param>
+    /// <param name="cancellationToken">Cancels the upgrade (the connection is then failed: its TLS state is unknown).</param>
+    /// <returns>A task that completes when the handshake succeeded.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">No server name is known (a connection not opened by host name: set <see cref="TlsClientOptions.ServerName"/>).</exception>
+    /// <exception cref="InvalidOperationException">The connection already uses TLS, is closing, or its reader is busy (a subscription or a pending read).</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed (for example the server's certificate was refused); the connection is failed.</exception>
+    /// <exception cref="TimeoutException"><see cref="TlsClientOptions.HandshakeTimeout"/> passed; the connection is aborted.</exception>
+    /// <exception cref="IOException">The connection was lost.</exception>
+    public Task StartTlsAsync(TlsClientOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var connection = ConnectionForUpgrade();
+        _ = options.Validate(connection.HostName, nameof(options)); // argument errors at the call, before anything waits
+        return StartTlsCoreAsync(ct => TlsUpgrade.ClientAsync(connection, options, connection.HostName, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// asyncio 3.11's <c>start_tls()</c> as the server (a connection a <see cref="StreamServer"/> accepted, in the
+    /// SMTP/IMAP/PostgreSQL pattern): waits until everything written so far (the "go ahead" reply) is sent, then answers
+    /// the client's handshake; the ClientHello may already sit in the reader's buffer and is used, not lost.
+    /// </summary>
+    /// <param name="options">The server's TLS settings (certificate, client certificates, ALPN, handshake timeout).</param>
+    /// <param name="cancellationToken">Cancels the upgrade (the connection is then failed).</param>
+    /// <returns>A task that completes when the handshake succeeded.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">The options have no certificate.</exception>
+    /// <exception cref="InvalidOperationException">The connection already uses TLS, is closing, or its reader is busy.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed; the connection is failed.</exception>
+    /// <exception cref="TimeoutException"><see cref="TlsServerOptions.HandshakeTimeout"/> passed; the connection is aborted.</exception>
+    /// <exception cref="IOException">The connection was lost.</exception>
+    public Task StartTlsAsync(TlsServerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(nameof(options));
+        var connection = ConnectionForUpgrade();
+        return StartTlsCoreAsync(ct => TlsUpgrade.ServerAsync(connection, options, ct), cancellationToken);
+    }
 
     /// <summary>
     /// asyncio's <c>set_write_buffer_limits(high, low)</c>: given only <paramref name="high"/>, low is a quarter of it;
@@ -375,6 +445,49 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         FlushNow();
     }
 
+    /// <summary>
+    /// Waits until everything written has been sent and the send loop is idle, then takes its slot so nothing is sent
+    /// until <see cref="ReleaseSending"/> (a TLS upgrade must not interleave plaintext with its handshake). Writes made
+    /// meanwhile wait in the buffer.
+    /// </summary>
+    internal async ValueTask HoldSendingAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            TaskCompletionSource idle;
+            lock (_queue)
+            {
+                if (_failure is not null)
+                {
+                    throw _failure;
+                }
+
+                if (_state != OutputState.Open)
+                {
+                    throw new InvalidOperationException("The writer is closing or half-closed: TLS cannot start on it.");
+                }
+
+                if (Volatile.Read(ref _sending) == 0 && _queue.IsEmpty)
+                {
+                    Volatile.Write(ref _sending, 1); // FlushNow's compare-exchange now fails: we own the send slot
+                    return;
+                }
+
+                idle = _sendIdle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            FlushNow();
+            await idle.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Gives back the slot taken by <see cref="HoldSendingAsync"/> and sends what was written meanwhile.</summary>
+    internal void ReleaseSending()
+    {
+        Volatile.Write(ref _sending, 0);
+        FlushNow();
+    }
+
     /// <summary>Called by a <see cref="WriteBatch"/> when the dispatch that wrote here ends.</summary>
     internal void FlushFromBatch() => FlushNow();
 
@@ -438,7 +551,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <summary>The transport closed: release every waiter and drop what can no longer be sent.</summary>
     internal void OnTransportClosed(Exception? error)
     {
-        TaskCompletionSource? resumed;
+        TaskCompletionSource? resumed, idle;
         lock (_queue)
         {
             _failure ??= error;
@@ -448,9 +561,12 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             Volatile.Write(ref _paused, false);
             resumed = _resumed;
             _resumed = null;
+            idle = _sendIdle;
+            _sendIdle = null;
         }
 
         resumed?.TrySetResult();
+        idle?.TrySetResult();
     }
 
     private void RequestFlush()
@@ -463,6 +579,15 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
         }
+    }
+
+    private StreamConnection ConnectionForUpgrade() =>
+        _transport.Connection ?? throw new NotSupportedException("This writer has no connection to upgrade.");
+
+    private async Task StartTlsCoreAsync(Func<CancellationToken, Task> upgrade, CancellationToken cancellationToken)
+    {
+        await DrainAsync(cancellationToken).ConfigureAwait(false); // asyncio: start_tls awaits drain() first
+        await upgrade(cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask WaitForDrainAsync(CancellationToken cancellationToken)
@@ -493,12 +618,15 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         {
             SendBatch? taken = null;
             bool shutdownSend = false, close = false;
+            TaskCompletionSource? idle = null;
             lock (_queue)
             {
                 if (_queue.IsEmpty || _failure is not null || _state == OutputState.Closed)
                 {
                     Volatile.Write(ref _sending, 0);
                     FinishPendingShutdownLocked(out shutdownSend, out close);
+                    idle = _sendIdle;
+                    _sendIdle = null;
                 }
                 else
                 {
@@ -508,6 +636,8 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
             if (taken is not { } batch)
             {
+                idle?.TrySetResult();
+
                 // Everything is sent: now a requested half-close or close can happen (outside the lock: it calls back).
                 if (shutdownSend)
                 {

@@ -28,6 +28,7 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     {
         _transport = transport;
         _options = options;
+        transport.Connection = this; // STARTTLS from the writer reaches the reader and options through it
         Writer = new ConnectionWriter(transport, options);
         Reader = new ConnectionReader(transport, options.Limit) { OwnWriter = Writer };
         transport.CountOpened();
@@ -65,6 +66,14 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     public Exception? Error => _transport.TerminalError;
 
     internal Transport Transport => _transport;
+
+    internal ConnectionOptions Options => _options;
+
+    /// <summary>The host name the connection was opened with (the default TLS server name); <see langword="null"/> otherwise.</summary>
+    internal string? HostName { get; set; }
+
+    /// <summary>The TLS session (certificate, protocol, cipher suite, ALPN, SNI name); <see langword="null"/> on a plain connection (until STARTTLS).</summary>
+    public TlsInfo? Tls => (_transport as SocketTransport)?.Tls?.Info;
 
     // Links of the owning server's ConnectionList (intrusive, so tracking allocates nothing per connection).
     internal StreamConnection? PreviousTracked { get; set; }

@@ -10,7 +10,7 @@ namespace RxStreams;
 /// The entry points: asyncio's <c>open_connection</c>, <c>start_server</c>, <c>open_unix_connection</c> and
 /// <c>start_unix_server</c>, plus a cold observable connect.
 /// </summary>
-public static class Streams
+public static partial class Streams
 {
     /// <summary>
     /// asyncio's <c>open_connection(host, port)</c>: connects over TCP and returns the connection, which deconstructs
@@ -32,6 +32,7 @@ public static class Streams
         ValidatePort(port);
         options ??= new ConnectionOptions();
         options.Validate();
+        options.Tls?.Validate(host, nameof(options));
 
         using var timeout = ConnectDeadline.Start(options, cancellationToken);
         try
@@ -50,7 +51,7 @@ public static class Streams
                     }
 
                     await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
-                    return new StreamConnection(new SocketTransport(socket), options);
+                    return await ConnectedAsync(socket, options, host, cancellationToken).ConfigureAwait(false);
                 }
                 catch (SocketException error)
                 {
@@ -99,6 +100,11 @@ public static class Streams
 
         options ??= new ConnectionOptions();
         options.Validate();
+        if (options.Tls is not null)
+        {
+            throw new ArgumentException("A TLS handshake needs to wait: use OpenConnectionAsync(socket, options) for TLS.", nameof(options));
+        }
+
         return new StreamConnection(new SocketTransport(socket), options);
     }
 
@@ -116,12 +122,13 @@ public static class Streams
         var endPoint = Listener.UnixEndPoint(path, out _);
         options ??= new ConnectionOptions();
         options.Validate();
+        options.Tls?.Validate(null, nameof(options)); // asyncio: 'you have to pass server_hostname when using ssl'
         using var timeout = ConnectDeadline.Start(options, cancellationToken);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            return new StreamConnection(new SocketTransport(socket), options);
+            return await ConnectedAsync(socket, options, null, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.Expired)
         {
@@ -136,7 +143,7 @@ public static class Streams
     }
 
     /// <summary>
-    /// A cold observable form of <see cref="OpenConnectionAsync"/>: each subscription connects, emits the connection,
+    /// A cold observable form of <see cref="OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/>: each subscription connects, emits the connection,
     /// completes when the connection closes, and disposes it when unsubscribed. Composes with <c>Retry</c>,
     /// <c>Timeout</c> and <c>Using</c>.
     /// </summary>

@@ -16,6 +16,6 @@ internal static class ConnectionSetup
     public static ConnectionSetupStep[] StepsFor(ServerOptions options)
     {
         _ = options;
-        return [];
+        return [.. TlsSetupStep.For(options)];
     }
 }

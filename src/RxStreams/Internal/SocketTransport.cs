@@ -28,6 +28,7 @@ internal sealed class SocketTransport : Transport
     private bool _expectMoreData;
     private bool _woken;
     private Exception? _waitError; // a zero-byte wait failed: the socket will not report it again
+    private TlsLayer? _tls; // set once a TLS handshake succeeded: from then on every byte goes through it
 
     public SocketTransport(Socket socket)
     {
@@ -45,8 +46,19 @@ internal sealed class SocketTransport : Transport
 
     public override Socket? Socket => _socket;
 
+    /// <summary>The TLS mode, once a handshake succeeded (<see cref="InstallTls"/>); <see langword="null"/> on a plain connection.</summary>
+    public TlsLayer? Tls => Volatile.Read(ref _tls);
+
+    /// <summary>Switches the connection to TLS: the reader and writer are idle (the upgrade holds them), so no byte crosses over.</summary>
+    public void InstallTls(TlsLayer tls) => Volatile.Write(ref _tls, tls);
+
     public override int TryReceive(ref ReadBuffer buffer)
     {
+        if (_tls is { } tls)
+        {
+            return tls.TryReceive(ref buffer);
+        }
+
         if (InputEnded)
         {
             return 0;
@@ -118,6 +130,11 @@ internal sealed class SocketTransport : Transport
 
     public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
     {
+        if (_tls is { } tls)
+        {
+            return tls.WaitAsync(cancellationToken);
+        }
+
         _woken = true;
         try
         {
@@ -133,6 +150,11 @@ internal sealed class SocketTransport : Transport
 
     public override ValueTask SendAsync(SendBatch batch)
     {
+        if (_tls is { } tls)
+        {
+            return tls.SendAsync(batch);
+        }
+
         // First a non-blocking send straight from this thread: on a healthy connection it takes everything, with no
         // event args and no continuation. Only what the kernel could not take goes through an asynchronous send.
         int sent;
@@ -158,13 +180,34 @@ internal sealed class SocketTransport : Transport
         return sent == batch.ByteCount ? default : SendRemainderAsync(batch.Many ?? [batch.Single], sent);
     }
 
-    protected override void ShutdownSendCore() => _socket.Shutdown(SocketShutdown.Send);
+    protected override void ShutdownSendCore()
+    {
+        if (_tls is { } tls)
+        {
+            tls.ShutdownSend(); // close_notify, then FIN
+        }
+        else
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+    }
 
     protected override void CloseCore(bool abort)
     {
         // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
         _ = LocalEndPoint;
         _ = RemoteEndPoint;
+        if (_tls is { } tls)
+        {
+            tls.Close(abort, ReleaseSocket); // a graceful close sends close_notify first
+            return;
+        }
+
+        ReleaseSocket(abort);
+    }
+
+    private void ReleaseSocket(bool abort)
+    {
         if (abort)
         {
             // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
