@@ -30,10 +30,8 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     private bool _dropped;
     private TaskCompletionSource? _dataWaiter;
     private TaskCompletionSource? _spaceWaiter;
-    private int _consumerSeen;
-
-    /// <summary>Whether a receiver has asked for data at least once (a scripted feed waits for this before it starts).</summary>
-    public bool ConsumerSeen => Volatile.Read(ref _consumerSeen) != 0;
+    private TaskCompletionSource? _receiverArrived;
+    private InlineWait? _inlineWaiter; // scripted pipes only: the receiver's wait, completed on the feeding thread
 
     /// <summary>Bytes queued and not yet received.</summary>
     public long Queued
@@ -51,7 +49,6 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     /// <exception cref="IOException">The sender reset the connection and every byte before the reset was taken.</exception>
     public int TryReceive(ref ReadBuffer buffer)
     {
-        Volatile.Write(ref _consumerSeen, 1);
         TaskCompletionSource? space;
         int total = 0;
         lock (_lock)
@@ -83,13 +80,18 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     /// <summary>Completes when <see cref="TryReceive"/> has something to report (bytes, the end, an error).</summary>
     public ValueTask<int> WaitForDataAsync(CancellationToken cancellationToken)
     {
-        Volatile.Write(ref _consumerSeen, 1);
         Task wait;
         lock (_lock)
         {
             if (_chunks.Count > 0 || _eof || _reset is not null || _dropped)
             {
                 return new ValueTask<int>(0);
+            }
+
+            if (!asyncContinuations && _inlineWaiter is null or { IsDone: true })
+            {
+                _inlineWaiter = new InlineWait(OnReceiverAttached, cancellationToken);
+                return _inlineWaiter.AsValueTask();
             }
 
             wait = (_dataWaiter ??= CreateWaiter()).Task;
@@ -103,11 +105,45 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
         return new ValueTask<int>(ZeroAfter(wait.WaitAsync(cancellationToken)));
     }
 
+    /// <summary>
+    /// Blocks until a receiver is waiting for data (or the receiving end is gone), at most <paramref name="timeout"/>: a
+    /// scripted feed calls it so that what it feeds is handled inline, at the feed's virtual time.
+    /// </summary>
+    /// <returns>Whether a receiver was waiting in time.</returns>
+    public bool WaitForReceiver(TimeSpan timeout)
+    {
+        Task arrived;
+        lock (_lock)
+        {
+            if (_inlineWaiter is { IsAttached: true, IsDone: false } || _dropped)
+            {
+                return true;
+            }
+
+            arrived = (_receiverArrived ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        return arrived.Wait(timeout);
+    }
+
+    /// <summary>Whether the receiving end is gone (its sends would fail).</summary>
+    public bool IsDropped
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _dropped;
+            }
+        }
+    }
+
     /// <summary>Queues as much of <paramref name="data"/> as fits (a copy); returns how many bytes were taken.</summary>
     /// <exception cref="IOException">The receiving end is closed (the sender's socket would get a reset).</exception>
     public int Offer(ReadOnlySpan<byte> data)
     {
         TaskCompletionSource? waiter;
+        InlineWait? inline;
         int taken;
         lock (_lock)
         {
@@ -130,9 +166,11 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
             _chunks.Enqueue(data[..taken].ToArray());
             _queued += taken;
             waiter = Take(ref _dataWaiter);
+            inline = TakeInline();
         }
 
         waiter?.TrySetResult();
+        inline?.Complete();
         return taken;
     }
 
@@ -157,12 +195,22 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     public void Reset(Exception error) => Signal(static (pipe, e) => pipe._reset ??= pipe._eof ? null : e, error);
 
     /// <summary>The receiver is gone: what is queued is discarded, and the sender's next send fails.</summary>
-    public void CloseReceiving() => Signal(static (pipe, _) =>
+    public void CloseReceiving()
     {
-        pipe._dropped = true;
-        pipe._chunks.Clear();
-        pipe._queued = 0;
-    }, null);
+        Signal(static (pipe, _) =>
+        {
+            pipe._dropped = true;
+            pipe._chunks.Clear();
+            pipe._queued = 0;
+        }, null);
+        TaskCompletionSource? arrived;
+        lock (_lock)
+        {
+            arrived = Take(ref _receiverArrived);
+        }
+
+        arrived?.TrySetResult();
+    }
 
     private static async Task<int> ZeroAfter(Task wait)
     {
@@ -177,20 +225,41 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
         return taken;
     }
 
+    private InlineWait? TakeInline()
+    {
+        var taken = _inlineWaiter;
+        _inlineWaiter = null;
+        return taken;
+    }
+
+    private void OnReceiverAttached()
+    {
+        TaskCompletionSource? arrived;
+        lock (_lock)
+        {
+            arrived = Take(ref _receiverArrived);
+        }
+
+        arrived?.TrySetResult();
+    }
+
     private TaskCompletionSource CreateWaiter() =>
         new(asyncContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
 
     private void Signal(Action<InMemoryPipe, Exception?> change, Exception? error)
     {
         TaskCompletionSource? data, space;
+        InlineWait? inline;
         lock (_lock)
         {
             change(this, error);
             data = Take(ref _dataWaiter);
             space = Take(ref _spaceWaiter);
+            inline = TakeInline();
         }
 
         data?.TrySetResult();
         space?.TrySetResult();
+        inline?.Complete();
     }
 }
