@@ -128,15 +128,17 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) for the process to exit and its output to be read to the end.</summary>
-    public async Task<int> WaitForExitAsync()
+    /// <param name="timeout">The bound; <see cref="Loopback.Timeout"/> by default (a load generator needs longer on a busy machine).</param>
+    public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
     {
+        var bound = timeout ?? Loopback.Timeout;
         try
         {
-            await _process.WaitForExitAsync().WaitAsync(Loopback.Timeout);
+            await _process.WaitForExitAsync().WaitAsync(bound);
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"The process did not exit within {Loopback.Timeout}.\n{Transcript}");
+            throw new TimeoutException($"The process did not exit within {bound}.\n{Transcript}");
         }
 
         return _process.ExitCode;

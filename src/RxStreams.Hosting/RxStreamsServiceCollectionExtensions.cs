@@ -1,0 +1,61 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace RxStreams.Hosting;
+
+/// <summary>Registers RxStreams servers with the Generic Host.</summary>
+public static class RxStreamsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Runs a server whose connections go to an asyncio-style handler (<c>client_connected_cb</c>): when its task
+    /// completes the connection is closed gracefully; when it throws the connection is aborted and the error logged.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="name">The server's name: its options' name and its keyed-service key.</param>
+    /// <param name="configuration">The section its <see cref="RxStreamsServerOptions"/> are bound from (for example <c>configuration.GetSection("RxStreams:Servers:echo")</c>).</param>
+    /// <param name="handler">Handles one connection; it may watch <see cref="ConnectionWriter.CloseRequested"/> to finish when the host stops.</param>
+    /// <returns>The options builder, to add <c>Configure</c> or validation steps.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    public static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<ConnectionReader, ConnectionWriter, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return services.AddRxStreamsServer(name, configuration, server => server.Serve(handler));
+    }
+
+    /// <summary>
+    /// Runs a server whose connections go to a push-style handler, which owns each connection it gets: for example
+    /// <c>c =&gt; c.Reader.Lines().Subscribe(c.Writer)</c>. When it throws, that connection is aborted and the error logged.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="name">The server's name: its options' name and its keyed-service key.</param>
+    /// <param name="configuration">The section its <see cref="RxStreamsServerOptions"/> are bound from.</param>
+    /// <param name="handler">Takes one connection; it must close or dispose it when done (the host aborts what is left when it stops).</param>
+    /// <returns>The options builder.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    public static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Action<StreamConnection> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return services.AddRxStreamsServer(name, configuration, server => server.Subscribe(handler));
+    }
+
+    private static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<StreamServer, IDisposable> attachHandler)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var builder = services.AddOptions<RxStreamsServerOptions>(name).Bind(configuration);
+        services.AddKeyedSingleton(name, (provider, _) => new RxStreamsHostedServer(
+            name,
+            provider.GetRequiredService<IOptionsMonitor<RxStreamsServerOptions>>(),
+            attachHandler,
+            provider.GetService<ILoggerFactory>()));
+        services.AddSingleton<IHostedService>(provider => provider.GetRequiredKeyedService<RxStreamsHostedServer>(name));
+        return builder;
+    }
+}
