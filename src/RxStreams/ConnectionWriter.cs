@@ -91,11 +91,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <summary>asyncio's <c>is_closing()</c>: true once <see cref="Close"/> or <see cref="Abort"/> was called or the connection was lost. A peer's EOF does not set it.</summary>
     public bool IsClosing => _transport.IsClosing;
 
-    /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>).</summary>
-    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+    /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>); behind a PROXY protocol header, the real client's.</summary>
+    public EndPoint? RemoteEndPoint => _transport.PeerName;
 
-    /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>).</summary>
-    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+    /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>); behind a PROXY protocol header, the one the client connected to.</summary>
+    public EndPoint? LocalEndPoint => _transport.SockName;
 
     /// <summary>The socket (asyncio's <c>get_extra_info('socket')</c>); <see langword="null"/> for transports without one. Do not read from or write to it directly.</summary>
     public Socket? Socket => _transport.Socket;
@@ -110,7 +110,10 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
     /// <summary>
     /// asyncio's <c>get_extra_info(name, default)</c>: <c>"peername"</c>, <c>"sockname"</c> (as <see cref="EndPoint"/>) and
-    /// <c>"socket"</c>; any other name gives <paramref name="defaultValue"/>.
+    /// <c>"socket"</c>; behind a PROXY protocol header (<see cref="ServerOptions.ProxyProtocol"/>) also <c>"proxy_header"</c>
+    /// (<see cref="ProxyProtocolHeader"/>), <c>"proxy_peername"</c> and <c>"proxy_sockname"</c> (the socket's own endpoints:
+    /// the proxy's address and ours), while <c>"peername"</c> and <c>"sockname"</c> are the client's and the address it
+    /// connected to. Any other name, or a value that is missing, gives <paramref name="defaultValue"/>.
     /// </summary>
     /// <param name="name">The key.</param>
     /// <param name="defaultValue">What to return for an unknown key or a missing value.</param>
@@ -120,6 +123,9 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         "peername" => RemoteEndPoint ?? defaultValue,
         "sockname" => LocalEndPoint ?? defaultValue,
         "socket" => Socket ?? defaultValue,
+        "proxy_header" => _transport.ProxyHeader ?? defaultValue,
+        "proxy_peername" => (_transport.ProxyHeader is null ? null : _transport.RemoteEndPoint) ?? defaultValue,
+        "proxy_sockname" => (_transport.ProxyHeader is null ? null : _transport.LocalEndPoint) ?? defaultValue,
         _ => defaultValue,
     };
 

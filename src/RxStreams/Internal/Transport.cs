@@ -64,6 +64,15 @@ internal abstract class Transport : ByteSource
     /// <summary>The socket, when there is one (asyncio's <c>socket</c>).</summary>
     public abstract Socket? Socket { get; }
 
+    /// <summary>The PROXY protocol header the server read before delivering the connection, if it was asked to.</summary>
+    public ProxyProtocolHeader? ProxyHeader { get; set; }
+
+    /// <summary>The connection's logical peer (asyncio's <c>peername</c>): the client a PROXY header names, else <see cref="RemoteEndPoint"/>.</summary>
+    public EndPoint? PeerName => ProxyHeader is { HasAddresses: true } header ? header.Source : RemoteEndPoint;
+
+    /// <summary>The connection's logical local end (asyncio's <c>sockname</c>): where a PROXY header says the client connected, else <see cref="LocalEndPoint"/>.</summary>
+    public EndPoint? SockName => ProxyHeader is { HasAddresses: true } header ? header.Destination : LocalEndPoint;
+
     /// <summary>Whether the end of the input has been seen.</summary>
     public override bool InputEnded => (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0;
 
