@@ -11,8 +11,10 @@ internal static class CommandLine
 
         commands:
           demo                                   run the seed's echo server and client in one process
-          echo (--port P [--host H] | --unix PATH) [--lines]
-                                                 the seed's echo server (with --lines: echo every line until the client leaves)
+          echo (--port P [--host H] | --unix PATH) [--lines] [--proxy-protocol]
+                                                 the seed's echo server (with --lines: echo every line until the client leaves;
+                                                 with --proxy-protocol: every connection starts with a PROXY v1/v2 header,
+                                                 as nginx's proxy_protocol or HAProxy's send-proxy send it)
           send (--port P [--host H] | --unix PATH) MESSAGE
                                                  the seed's echo client
           proxy --listen [HOST:]PORT --to HOST:PORT
@@ -56,7 +58,7 @@ internal static class CommandLine
                     return 0;
                 case "echo":
                     options.ExpectNoPositional();
-                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, output, stop.Token).ConfigureAwait(false);
+                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, options.ServerOptions(), output, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "proxy":
                     options.ExpectNoPositional();
@@ -105,6 +107,8 @@ internal static class CommandLine
 
         public string? To { get; private set; }
 
+        public bool ProxyProtocol { get; private set; }
+
         public List<string> Positional { get; } = [];
 
         public static Options Parse(ReadOnlySpan<string> args)
@@ -138,6 +142,9 @@ internal static class CommandLine
                     case "--lines":
                         options.Lines = true;
                         break;
+                    case "--proxy-protocol":
+                        options.ProxyProtocol = true;
+                        break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
                     default:
@@ -164,6 +171,9 @@ internal static class CommandLine
         }
 
         public static string Require(string? value, string name) => value ?? throw new UsageException($"{name} is required");
+
+        /// <summary>The server settings the flags ask for; <see langword="null"/> for the defaults.</summary>
+        public ServerOptions? ServerOptions() => ProxyProtocol ? new ServerOptions { ProxyProtocol = ProxyProtocolMode.Required } : null;
 
         public int RequirePort() => Port ?? throw new UsageException("--port is required");
 

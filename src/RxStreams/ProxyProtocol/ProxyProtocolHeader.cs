@@ -64,7 +64,10 @@ public sealed class ProxyProtocolHeader
     /// <summary>The address the client connected to (on the proxy); <see langword="null"/> when <see cref="Source"/> is.</summary>
     public EndPoint? Destination { get; }
 
-    /// <summary>The v2 header's type-length-value records, in order; empty for v1 and for a v2 header without any.</summary>
+    /// <summary>
+    /// The v2 header's type-length-value records, in order; empty for v1, for a v2 header without any, and after a
+    /// <c>LOCAL</c> command or an unspecified family (whose address block, of unknown size, is skipped whole).
+    /// </summary>
     public IReadOnlyList<ProxyProtocolTlv> Tlvs { get; }
 
     /// <summary>
