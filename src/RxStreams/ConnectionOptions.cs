@@ -27,7 +27,11 @@ public class ConnectionOptions
         get => _limit;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            if (value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Limit), value, "Limit cannot be <= 0.");
+            }
+
             _limit = value;
         }
     }
