@@ -105,6 +105,30 @@ public class StreamWriterConformanceTests
         await server.Within();
     }
 
+    [Test] // asyncio's close() is a FIN close even while the connection's reader waits for data (test_close_clients' clients see EOF)
+    public async Task Close_WhileTheReaderWaits_PeerSeesFinNotReset()
+    {
+        var waiting = new TaskCompletionSource<ConnectionWriter>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await Streams.StartServerAsync(
+            async (reader, writer) =>
+            {
+                var read = reader.ReadAsync();
+                writer.Write(Loopback.Pattern(256 * 1024)); // more than one send: the kernel still holds some at close
+                waiting.TrySetResult(writer);
+                await read;
+            },
+            "127.0.0.1",
+            0);
+        await using var guard = Loopback.Guard(server);
+        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
+        var writer = await waiting.Task.Within();
+
+        writer.Close();
+        var received = await client.ReceiveToEndAsync(); // a reset would throw here
+
+        Assert.That(received.AsSpan().SequenceEqual(Loopback.Pattern(256 * 1024)), Is.True, "everything written arrives, then EOF");
+    }
+
     [Test] // test_async_writer_api_exception_after_close (differs on purpose: write after close throws at once)
     public async Task WriterApi_ExceptionAfterClose()
     {
