@@ -268,6 +268,31 @@ public class ProxyProtocolServerTests
     }
 
     [Test]
+    public async Task UnixServer_BehindAProxy_SeesTheTcpClient()
+    {
+        // HAProxy in front of a Unix socket backend: the socket's peer is unnamed, the header names the TCP client.
+        var directory = Directory.CreateTempSubdirectory("rxs-pp-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "backend.sock");
+            var server = await Streams.StartUnixServerAsync(Report, path, Required());
+            await using var guard = Loopback.Guard(server);
+            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            await client.ConnectAsync(new UnixDomainSocketEndPoint(path)).WaitAsync(Loopback.Timeout);
+
+            await client.SendAllAsync((byte[])[.. V2Tcp(Client, Service), .. Ascii("over unix\n")]);
+            var reply = Loopback.Text(await client.ReceiveToEndAsync());
+
+            Assert.That(reply, Does.StartWith($"peer={Client} sock={Service} ").And.EndWith("v=2 Proxy line=over unix\n"));
+            Assert.That(reply, Does.Contain($"proxysock={path}"), "proxy_sockname is the socket's own (the Unix path)");
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Test]
     public async Task Off_ByDefault_HeaderBytesReachTheHandlerUntouched()
     {
         var server = await Streams.StartServerAsync(Report, "127.0.0.1", 0);
