@@ -11,8 +11,10 @@ internal static class CommandLine
 
         commands:
           demo                                   run the seed's echo server and client in one process
-          echo (--port P [--host H] | --unix PATH) [--lines] [--tls-cert FILE [--tls-key FILE]]
-                                                 the seed's echo server (with --lines: echo every line until the client leaves)
+          echo (--port P [--host H] | --unix PATH) [--lines] [--tls-cert FILE [--tls-key FILE]] [--proxy-protocol]
+                                                 the seed's echo server (with --lines: echo every line until the client leaves;
+                                                 with --proxy-protocol: every connection starts with a PROXY v1/v2 header,
+                                                 as nginx's proxy_protocol or HAProxy's send-proxy send it)
           send (--port P [--host H] | --unix PATH) [--tls [--insecure] [--sni NAME]] MESSAGE
                                                  the seed's echo client
           connect (--port P [--host H] | --unix PATH) [--tls [--insecure] [--sni NAME]]
@@ -62,7 +64,7 @@ internal static class CommandLine
                     return 0;
                 case "echo":
                     options.ExpectNoPositional();
-                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, options.ServerTls(), output, stop.Token).ConfigureAwait(false);
+                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, options.ServerOptions(), output, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "proxy":
                     options.ExpectNoPositional();
@@ -127,6 +129,8 @@ internal static class CommandLine
 
         public string? Sni { get; private set; }
 
+        public bool ProxyProtocol { get; private set; }
+
         public List<string> Positional { get; } = [];
 
         public static Options Parse(ReadOnlySpan<string> args)
@@ -174,6 +178,9 @@ internal static class CommandLine
                         break;
                     case "--sni":
                         options.Sni = Value(args, ref i);
+                        break;
+                    case "--proxy-protocol":
+                        options.ProxyProtocol = true;
                         break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
@@ -244,6 +251,14 @@ internal static class CommandLine
         }
 
         public static string Require(string? value, string name) => value ?? throw new UsageException($"{name} is required");
+
+        /// <summary>The server settings the flags ask for; <see langword="null"/> for the defaults.</summary>
+        /// <summary>A server's settings from <c>--tls-cert</c>/<c>--tls-key</c> and <c>--proxy-protocol</c>.</summary>
+        public ServerOptions ServerOptions() => new()
+        {
+            Tls = ServerTls(),
+            ProxyProtocol = ProxyProtocol ? ProxyProtocolMode.Required : ProxyProtocolMode.Off,
+        };
 
         public int RequirePort() => Port ?? throw new UsageException("--port is required");
 

@@ -15,14 +15,17 @@ internal static class Commands
         }
     }
 
-    /// <summary>The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C.</summary>
-    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, TlsServerOptions? tls, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>
+    /// The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C. <paramref name="options"/>
+    /// carries server settings from flags (<c>--tls-cert</c>, <c>--proxy-protocol</c>); <see langword="null"/> for the defaults.
+    /// </summary>
+    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, ServerOptions? options, TextWriter output, CancellationToken cancellationToken)
     {
-        var options = new ServerOptions { Tls = tls };
         var server = unixPath is null
             ? await Streams.StartServerAsync(host, port, options, cancellationToken).ConfigureAwait(false)
             : await Streams.StartUnixServerAsync(unixPath, options, cancellationToken).ConfigureAwait(false);
         var subscription = lines ? SeedExamples.ServeLineEcho(server) : server.Serve(SeedExamples.HandleEcho(output));
+        using var errors = server.Errors.Subscribe(static error => Console.Error.WriteLine($"rxstreams: {error.Message}")); // e.g. a refused PROXY header
 
         output.WriteLine($"Serving on {(unixPath is null ? PythonFormat.Address(server.EndPoints[0]) : PythonFormat.Repr(unixPath))}");
         output.Flush();

@@ -27,7 +27,11 @@ public class ConnectionOptions
         get => _limit;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            if (value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Limit), value, "Limit cannot be <= 0.");
+            }
+
             _limit = value;
         }
     }
@@ -146,7 +150,7 @@ public class ConnectionOptions
 }
 
 /// <summary>Settings of a server and of every connection it accepts (asyncio's <c>start_server</c> keyword arguments).</summary>
-public sealed class ServerOptions : ConnectionOptions
+public sealed partial class ServerOptions : ConnectionOptions
 {
     private int _backlog = 100;
 

@@ -136,7 +136,11 @@ public sealed partial class ConnectionReader
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ValueTask<ReadOnlyMemory<byte>> ReadExactlyAsync(int n, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        if (n < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(n), n, "readexactly size can not be less than zero.");
+        }
+
         if (n == 0)
         {
             return ReadAsync(0, cancellationToken);

@@ -59,7 +59,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
 
     internal ConnectionReader(ByteSource source, int limit)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        if (limit <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "Limit cannot be <= 0.");
+        }
+
         _source = source;
         _limit = limit;
     }
@@ -73,8 +77,42 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>asyncio's <c>exception()</c>: the error that ended (or will end) the input, or <see langword="null"/>.</summary>
     public Exception? Exception => _error ?? _source.PendingError;
 
-    /// <summary>Bytes received and not yet consumed.</summary>
-    public int BufferedLength => _buffer.Length;
+    /// <summary>
+    /// Bytes received and not yet consumed (asyncio's <c>len(reader._buffer)</c>); for a reader created with
+    /// <see cref="ConnectionReader(int)"/>, every byte fed with <see cref="FeedData"/> and not yet read.
+    /// </summary>
+    public int BufferedLength => _buffer.Length + (_source is FedSource fed ? fed.QueuedLength : 0);
+
+    /// <summary>
+    /// asyncio's <c>repr(reader)</c>, in its order: <c>&lt;ConnectionReader 4 bytes eof limit=123 exception=IOException&gt;</c>,
+    /// each part only when it applies (the limit only when it is not the 64 KiB default).
+    /// </summary>
+    /// <returns>The description.</returns>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder("<ConnectionReader");
+        if (BufferedLength is > 0 and var length)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $" {length} bytes");
+        }
+
+        if (_eof || _source.InputEnded || _source is FedSource { EofFed: true })
+        {
+            text.Append(" eof");
+        }
+
+        if (_limit != Framing.FramingExtensions.DefaultLimit)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $" limit={_limit}");
+        }
+
+        if (Exception is { } error)
+        {
+            text.Append(" exception=").Append(error.GetType().Name);
+        }
+
+        return text.Append('>').ToString();
+    }
 
     /// <summary>The connection's writer, flushed before this reader waits for data (pull-style request/response).</summary>
     internal ConnectionWriter? OwnWriter { get; set; }
@@ -181,7 +219,22 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>Releases the reader taken by <see cref="BeginUpgradeAsync"/>.</summary>
     internal void EndUpgrade() => Release();
 
-    private bool TryAcquire() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
+    private bool TryAcquire()
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        if (_source is FedSource { QueuedLength: > 0 })
+        {
+            // asyncio's feed_data appends to the buffer at once, so a read sees every byte fed before it (a socket
+            // reader is not affected: it still receives only when a read needs bytes).
+            TryFill();
+        }
+
+        return true;
+    }
 
     private void Release() => Volatile.Write(ref _busy, 0);
 

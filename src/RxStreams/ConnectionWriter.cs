@@ -92,11 +92,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <summary>asyncio's <c>is_closing()</c>: true once <see cref="Close"/> or <see cref="Abort"/> was called or the connection was lost. A peer's EOF does not set it.</summary>
     public bool IsClosing => _transport.IsClosing;
 
-    /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>).</summary>
-    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+    /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>); behind a PROXY protocol header, the real client's.</summary>
+    public EndPoint? RemoteEndPoint => _transport.PeerName;
 
-    /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>).</summary>
-    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+    /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>); behind a PROXY protocol header, the one the client connected to.</summary>
+    public EndPoint? LocalEndPoint => _transport.SockName;
 
     /// <summary>The socket (asyncio's <c>get_extra_info('socket')</c>); <see langword="null"/> for transports without one. Do not read from or write to it directly.</summary>
     public Socket? Socket => _transport.Socket;
@@ -118,8 +118,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <see cref="System.Security.Cryptography.X509Certificates.X509Certificate2"/> or <see langword="null"/> when the peer
     /// sent none), <c>"cipher"</c> (<see cref="TlsInfo.Cipher"/>: name, version, bits), <c>"ssl_object"</c> (the
     /// <see cref="System.Net.Security.SslStream"/>), <c>"sslcontext"</c> (<see cref="TlsInfo.AuthenticationOptions"/>) and
-    /// <c>"compression"</c> (always <see langword="null"/>). On a plain connection the TLS keys, like any other name, give
-    /// <paramref name="defaultValue"/>.
+    /// <c>"compression"</c> (always <see langword="null"/>); behind a PROXY protocol header
+    /// (<see cref="ServerOptions.ProxyProtocol"/>) also <c>"proxy_header"</c> (<see cref="ProxyProtocolHeader"/>),
+    /// <c>"proxy_peername"</c> and <c>"proxy_sockname"</c> (the socket's own endpoints: the proxy's address and ours), while
+    /// <c>"peername"</c> and <c>"sockname"</c> are the client's and the address it connected to. On a plain connection the
+    /// TLS keys, like any other name or a value that is missing, give <paramref name="defaultValue"/>.
     /// </summary>
     /// <param name="name">The key.</param>
     /// <param name="defaultValue">What to return for an unknown key or a missing value.</param>
@@ -134,6 +137,12 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
                 return LocalEndPoint ?? defaultValue;
             case "socket":
                 return Socket ?? defaultValue;
+            case "proxy_header":
+                return _transport.ProxyHeader ?? defaultValue;
+            case "proxy_peername":
+                return (_transport.ProxyHeader is null ? null : _transport.RemoteEndPoint) ?? defaultValue;
+            case "proxy_sockname":
+                return (_transport.ProxyHeader is null ? null : _transport.LocalEndPoint) ?? defaultValue;
         }
 
         if (Tls is { } tls)

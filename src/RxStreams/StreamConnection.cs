@@ -40,11 +40,29 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     /// <summary>The sending half (asyncio's <c>StreamWriter</c>).</summary>
     public ConnectionWriter Writer { get; }
 
-    /// <summary>The local endpoint (asyncio's <c>sockname</c>).</summary>
-    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+    /// <summary>
+    /// The local endpoint (asyncio's <c>sockname</c>). Behind a PROXY protocol header (<see cref="ServerOptions.ProxyProtocol"/>),
+    /// the address the client connected to, as the header says.
+    /// </summary>
+    public EndPoint? LocalEndPoint => _transport.SockName;
 
-    /// <summary>The peer's endpoint (asyncio's <c>peername</c>).</summary>
-    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
+    /// <summary>
+    /// The peer's endpoint (asyncio's <c>peername</c>). Behind a PROXY protocol header (<see cref="ServerOptions.ProxyProtocol"/>),
+    /// the real client's address, as the header says; the proxy's own is <see cref="ProxyEndPoint"/>.
+    /// </summary>
+    public EndPoint? RemoteEndPoint => _transport.PeerName;
+
+    /// <summary>
+    /// The PROXY protocol header read from this connection (<see cref="ServerOptions.ProxyProtocol"/>); <see langword="null"/>
+    /// when the server does not ask for one.
+    /// </summary>
+    public ProxyProtocolHeader? ProxyHeader => _transport.ProxyHeader;
+
+    /// <summary>
+    /// The socket's own peer: with a PROXY protocol header, the proxy or load balancer that relayed the connection
+    /// (<c>GetExtraInfo("proxy_peername")</c>); <see langword="null"/> without one (then <see cref="RemoteEndPoint"/> is the socket's peer).
+    /// </summary>
+    public EndPoint? ProxyEndPoint => _transport.ProxyHeader is null ? null : _transport.RemoteEndPoint;
 
     /// <summary>The socket; do not read from or write to it directly.</summary>
     public Socket? Socket => _transport.Socket;

@@ -253,7 +253,7 @@ public static partial class Streams
         cancellationToken.ThrowIfCancellationRequested();
         options ??= new ServerOptions();
         options.Validate();
-        return Task.FromResult(Serve([Listener.BindUnix(path)], options));
+        return Task.FromResult(Serve([Listener.BindUnix(path, options.CleanupSocket)], options));
     }
 
     /// <summary>

@@ -15,7 +15,13 @@ internal static class ConnectionSetup
     /// <summary>The steps for <paramref name="options"/>; empty when connections are ready as soon as accepted.</summary>
     public static ConnectionSetupStep[] StepsFor(ServerOptions options)
     {
-        _ = options;
-        return [.. TlsSetupStep.For(options)];
+        var steps = new List<ConnectionSetupStep>();
+        if (options.ProxyProtocol == ProxyProtocolMode.Required)
+        {
+            steps.Add(ProxyProtocolStep.Create(options)); // first: the PROXY header precedes even a TLS ClientHello on the wire
+        }
+
+        steps.AddRange(TlsSetupStep.For(options));
+        return [.. steps];
     }
 }

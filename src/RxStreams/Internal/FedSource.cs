@@ -9,6 +9,7 @@ internal sealed class FedSource : ByteSource
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _chunks = new();
     private bool _eof;
+    private int _queuedBytes;
     private Exception? _error;
     private TaskCompletionSource? _waiter;
 
@@ -34,6 +35,30 @@ internal sealed class FedSource : ByteSource
         }
     }
 
+    /// <summary>Bytes fed and not yet taken by the reader (they count as buffered, as asyncio appends them at once).</summary>
+    public int QueuedLength
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queuedBytes;
+            }
+        }
+    }
+
+    /// <summary>Whether <see cref="FeedEof"/> was called (asyncio's <c>eof</c> flag, shown by <c>repr</c>).</summary>
+    public bool EofFed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _eof;
+            }
+        }
+    }
+
     public void Feed(ReadOnlySpan<byte> data)
     {
         if (data.IsEmpty)
@@ -51,6 +76,7 @@ internal sealed class FedSource : ByteSource
             }
 
             _chunks.Enqueue(copy);
+            _queuedBytes += copy.Length;
             waiter = TakeWaiter();
         }
 
@@ -95,6 +121,8 @@ internal sealed class FedSource : ByteSource
                     buffer.AppendOwned(chunk);
                     total += chunk.Length;
                 }
+
+                _queuedBytes = 0;
 
                 return total;
             }

@@ -97,9 +97,10 @@ internal sealed class Listener : IDisposable
 
     /// <summary>
     /// Binds a Unix socket. A socket file left by a dead server is replaced; a live one (something accepts on it) is
-    /// not taken over (asyncio unlinks it anyway, gh-121252). Abstract names (leading NUL or '@') create no file.
+    /// not taken over (asyncio unlinks it anyway, gh-121252). Abstract names (leading NUL or '@') create no file. With
+    /// <paramref name="cleanup"/> (<see cref="ServerOptions.CleanupSocket"/>), closing removes the file if it is still ours.
     /// </summary>
-    public static Listener BindUnix(string path)
+    public static Listener BindUnix(string path, bool cleanup = true)
     {
         var endPoint = UnixEndPoint(path, out string? filePath);
         if (filePath is not null && UnixFileStat.TryGet(filePath, out bool isSocket, out _) && isSocket)
@@ -116,7 +117,7 @@ internal sealed class Listener : IDisposable
         try
         {
             socket.Bind(filePath is null ? endPoint : new UnclaimedUnixEndPoint(endPoint));
-            return new Listener(socket, filePath);
+            return new Listener(socket, cleanup ? filePath : null);
         }
         catch
         {

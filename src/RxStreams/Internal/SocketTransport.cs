@@ -213,6 +213,20 @@ internal sealed class SocketTransport : Transport
             // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
             _socket.LingerState = new LingerOption(true, 0);
         }
+        else
+        {
+            // A graceful close must stay one (FIN, and the kernel still sends what it holds) even while the reader waits
+            // in a receive: .NET turns disposing a socket with a pending operation into a reset unless the send side was
+            // shut down first (SafeSocketHandle: "unless the user requested a normal close using Socket.Shutdown").
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Already shut down, or the peer is gone: closing is all that is left.
+            }
+        }
 
         _socket.Dispose();
     }

@@ -76,8 +76,22 @@ internal abstract class Transport : ByteSource
         _counted = true;
     }
 
-    /// <summary>Whether the end of the input has been seen.</summary>
-    public override bool InputEnded => (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0;
+    /// <summary>The PROXY protocol header the server read before delivering the connection, if it was asked to.</summary>
+    public ProxyProtocolHeader? ProxyHeader { get; set; }
+
+    /// <summary>The connection's logical peer (asyncio's <c>peername</c>): the client a PROXY header names, else <see cref="RemoteEndPoint"/>.</summary>
+    public EndPoint? PeerName => ProxyHeader is { HasAddresses: true } header ? header.Source : RemoteEndPoint;
+
+    /// <summary>The connection's logical local end (asyncio's <c>sockname</c>): where a PROXY header says the client connected, else <see cref="LocalEndPoint"/>.</summary>
+    public EndPoint? SockName => ProxyHeader is { HasAddresses: true } header ? header.Destination : LocalEndPoint;
+
+    /// <summary>
+    /// Whether the end of the input has been seen, or the connection was closed or aborted locally without an error (a
+    /// local close is the end of the input, as asyncio's <c>connection_lost(None)</c> feeds EOF: <c>at_eof()</c> is then
+    /// true once the buffer is read, bpo-35065). A connection that failed is not at EOF: its reads raise the error.
+    /// </summary>
+    public override bool InputEnded =>
+        (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0 || (IsClosed && TerminalError is null);
 
     /// <summary>Completes when the transport closes; the reader's loop also stops waiting on other writers then.</summary>
     public override Task? Stopped => Closed;
