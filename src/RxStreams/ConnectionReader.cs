@@ -79,6 +79,9 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>The connection's writer, flushed before this reader waits for data (pull-style request/response).</summary>
     internal ConnectionWriter? OwnWriter { get; set; }
 
+    /// <summary>The connection's idle and frame timeouts, if any: told about received bytes and frames in progress.</summary>
+    internal ConnectionWatchdog? Watchdog { get; set; }
+
     /// <summary>Whether emitted chunks are owned, immutable memory: always.</summary>
     bool IOwnedMemorySource.EmitsOwnedMemory => true;
 
@@ -117,6 +120,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
                 writer.FlushNow();
             }
 
+            if (_buffer.Length > 0)
+            {
+                Watchdog?.BeginFrame(); // a read waits with part of its frame: the frame timeout runs
+            }
+
             await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -135,6 +143,10 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             if (received == 0)
             {
                 _eof = true;
+            }
+            else if (received > 0)
+            {
+                Watchdog?.OnActivity();
             }
 
             return received;
@@ -161,7 +173,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
 
     private bool TryAcquire() => Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
 
-    private void Release() => Volatile.Write(ref _busy, 0);
+    private void Release()
+    {
+        Watchdog?.EndFrame(); // whatever frame the consumer was waiting for, it no longer waits
+        Volatile.Write(ref _busy, 0);
+    }
 
     /// <summary>Waits for a disposed subscription to wind down, then takes the reader; throws if it is really busy.</summary>
     private async ValueTask AcquireAfterAsync(PushSubscription? winding, CancellationToken cancellationToken)

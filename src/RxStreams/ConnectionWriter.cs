@@ -402,6 +402,8 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             return;
         }
 
+        _transport.Watchdog?.OnActivity();
+
         TaskCompletionSource? resumed;
         lock (_queue)
         {

@@ -30,6 +30,7 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
         _options = options;
         Writer = new ConnectionWriter(transport, options);
         Reader = new ConnectionReader(transport, options.Limit) { OwnWriter = Writer };
+        Reader.Watchdog = ConnectionWatchdog.StartFor(transport, options);
     }
 
     /// <summary>The receiving half (asyncio's <c>StreamReader</c>).</summary>

@@ -29,12 +29,13 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     public IDisposable Subscribe(IObserver<TFrame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned);
+        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
-    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned)
+    // watchdog: the frame timeout of the connection whose reader is the source, if it has one.
+    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog)
         : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>
     {
         private ReadBuffer _buffer;
@@ -74,11 +75,17 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                     return;
                 }
 
+                watchdog?.EndFrame();
                 ForwardOnNext(frame);
                 if (_done || IsDisposed)
                 {
                     return;
                 }
+            }
+
+            if (_buffer.Length > 0)
+            {
+                watchdog?.BeginFrame(); // this chunk ended inside a frame: its clock runs until the frame is complete
             }
 
             _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
