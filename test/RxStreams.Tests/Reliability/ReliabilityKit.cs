@@ -10,14 +10,18 @@ internal static class ReliabilityKit
     /// Waits until <paramref name="condition"/> holds, checking every millisecond or so, and fails after
     /// <see cref="Loopback.Timeout"/>: for states with no event to await (a buffer filled, a count dropping).
     /// </summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? bound = null)
+    public static Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? bound = null) =>
+        WaitUntilAsync(condition, () => what, bound);
+
+    /// <summary>As <see cref="WaitUntilAsync(Func{bool}, string, TimeSpan?)"/>, describing the state only when it gives up.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, TimeSpan? bound = null)
     {
         var deadline = DateTime.UtcNow + (bound ?? Loopback.Timeout);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Gave up waiting for: {what}");
+                throw new TimeoutException($"Gave up waiting for: {what()}");
             }
 
             await Task.Delay(1);
@@ -44,8 +48,37 @@ internal static class ReliabilityKit
     public static int EnvInt(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int value) && value > 0 ? value : fallback;
 
-    /// <summary>The process's open file descriptors (Linux: entries of <c>/proc/self/fd</c>).</summary>
-    public static int OpenFileDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>
+    /// The process's open file descriptors (Linux: entries of <c>/proc/self/fd</c>), except assembly files: the runtime
+    /// opens a framework <c>.dll</c> the first time code needs it and keeps it for the life of the process, which is
+    /// not a resource the library holds.
+    /// </summary>
+    public static int OpenFileDescriptors() =>
+        DescriptorTargets().Values.Count(static t => !t.EndsWith(".dll", StringComparison.Ordinal));
+
+    /// <summary>What each open descriptor points at (<c>socket:[inode]</c>, a path, <c>anon_inode:[eventpoll]</c>...).</summary>
+    public static Dictionary<string, string> DescriptorTargets()
+    {
+        var targets = new Dictionary<string, string>();
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try
+            {
+                targets[Path.GetFileName(fd)] = new FileInfo(fd).LinkTarget ?? "?";
+            }
+            catch (IOException)
+            {
+                // closed while we looked
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>The descriptors open now that were not in <paramref name="before"/>, for a failure message.</summary>
+    public static string NewDescriptors(Dictionary<string, string> before) =>
+        string.Join(", ", DescriptorTargets().Where(p => !before.TryGetValue(p.Key, out var t) || t != p.Value)
+            .Where(static p => !p.Value.EndsWith(".dll", StringComparison.Ordinal)).Select(p => $"{p.Key}->{p.Value}"));
 
     /// <summary>The process's open sockets: descriptors that are links to <c>socket:[inode]</c>.</summary>
     public static int OpenSockets()
