@@ -34,6 +34,14 @@ namespace RxStreams;
 /// <see cref="IncompleteReadException.Partial"/> holds its bytes and whose <see cref="Exception.InnerException"/> is the
 /// error; only then do reads raise the error itself.
 /// </para>
+/// <para>
+/// <b>Races, decided (issue 7).</b> Disposing a subscription while its <c>OnNext</c> runs lets that call finish and
+/// starts no other; the chunks it did not deliver stay buffered for the next consumer, so two consumers in turn see
+/// the stream whole, in order, with nothing repeated. Closing, disposing or aborting the connection from another thread
+/// while a read is pending ends that read as the end of the input (it returns what it has; <c>ReadExactlyAsync</c> and
+/// <c>ReadUntilAsync</c> raise <see cref="IncompleteReadException"/>), never with a hang and never with an error of
+/// its own making; a peer's reset is still an <see cref="IOException"/>.
+/// </para>
 /// </remarks>
 public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource
 {
