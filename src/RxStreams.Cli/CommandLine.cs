@@ -19,6 +19,8 @@ internal static class CommandLine
                                                  a TCP proxy (both directions reader.Subscribe(writer), half-close carried)
 
         --host defaults to 127.0.0.1. Servers run until Ctrl+C.
+        echo and proxy also take --idle-timeout SECONDS (abort a connection silent that long) and
+        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time); off by default.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -56,13 +58,13 @@ internal static class CommandLine
                     return 0;
                 case "echo":
                     options.ExpectNoPositional();
-                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, output, stop.Token).ConfigureAwait(false);
+                    await Commands.EchoAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.Lines, options.ServerOptions(), output, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "proxy":
                     options.ExpectNoPositional();
                     var (listenHost, listenPort) = Options.ParseEndPoint(Options.Require(options.Listen, "--listen"), "127.0.0.1");
                     var (toHost, toPort) = Options.ParseEndPoint(Options.Require(options.To, "--to"), null);
-                    await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, output, error, stop.Token).ConfigureAwait(false);
+                    await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, options.ServerOptions(), output, error, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "send":
                     await Commands.SendAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.SinglePositional("MESSAGE"), output, stop.Token).ConfigureAwait(false);
@@ -107,6 +109,13 @@ internal static class CommandLine
 
         public List<string> Positional { get; } = [];
 
+        public TimeSpan? IdleTimeout { get; private set; }
+
+        public TimeSpan? FrameTimeout { get; private set; }
+
+        /// <summary>The server settings the flags ask for (the defensive timeouts of issue 7).</summary>
+        public ServerOptions ServerOptions() => new() { IdleTimeout = IdleTimeout, FrameTimeout = FrameTimeout };
+
         public static Options Parse(ReadOnlySpan<string> args)
         {
             var options = new Options();
@@ -137,6 +146,12 @@ internal static class CommandLine
                         break;
                     case "--lines":
                         options.Lines = true;
+                        break;
+                    case "--idle-timeout":
+                        options.IdleTimeout = Seconds(args, ref i);
+                        break;
+                    case "--frame-timeout":
+                        options.FrameTimeout = Seconds(args, ref i);
                         break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
@@ -178,6 +193,14 @@ internal static class CommandLine
         public string SinglePositional(string name) => Positional.Count == 1
             ? Positional[0]
             : throw new UsageException($"expected one {name} argument");
+
+        private static TimeSpan Seconds(ReadOnlySpan<string> args, ref int i)
+        {
+            string text = Value(args, ref i);
+            return double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new UsageException($"invalid number of seconds '{text}' for {args[i - 1]}");
+        }
 
         private static string Value(ReadOnlySpan<string> args, ref int i) =>
             ++i < args.Length ? args[i] : throw new UsageException($"{args[i - 1]} needs a value");

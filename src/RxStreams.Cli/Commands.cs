@@ -16,11 +16,11 @@ internal static class Commands
     }
 
     /// <summary>The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C.</summary>
-    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, TextWriter output, CancellationToken cancellationToken)
+    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, ServerOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         var server = unixPath is null
-            ? await Streams.StartServerAsync(host, port, cancellationToken: cancellationToken).ConfigureAwait(false)
-            : await Streams.StartUnixServerAsync(unixPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+            ? await Streams.StartServerAsync(host, port, options, cancellationToken).ConfigureAwait(false)
+            : await Streams.StartUnixServerAsync(unixPath, options, cancellationToken).ConfigureAwait(false);
         var subscription = lines ? SeedExamples.ServeLineEcho(server) : server.Serve(SeedExamples.HandleEcho(output));
 
         output.WriteLine($"Serving on {(unixPath is null ? PythonFormat.Address(server.EndPoints[0]) : PythonFormat.Repr(unixPath))}");
@@ -41,9 +41,9 @@ internal static class Commands
     }
 
     /// <summary>A TCP proxy until Ctrl+C.</summary>
-    public static async Task ProxyAsync(string listenHost, int listenPort, string toHost, int toPort, TextWriter output, TextWriter log, CancellationToken cancellationToken)
+    public static async Task ProxyAsync(string listenHost, int listenPort, string toHost, int toPort, ServerOptions options, TextWriter output, TextWriter log, CancellationToken cancellationToken)
     {
-        var server = await Streams.StartServerAsync(listenHost, listenPort, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var server = await Streams.StartServerAsync(listenHost, listenPort, options, cancellationToken).ConfigureAwait(false);
         using var forwarding = Proxy.Forward(server, toHost, toPort, log);
         output.WriteLine($"Proxying {PythonFormat.Address(server.EndPoints[0])} to {toHost}:{toPort}");
         output.Flush();
