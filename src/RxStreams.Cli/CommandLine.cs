@@ -27,6 +27,8 @@ internal static class CommandLine
         TLS: --tls-cert is a PFX file, or a PEM certificate (its key in --tls-key, or in the same file). Clients verify
         the server's certificate against the system's roots and --sni (default: the host; required with --unix);
         --insecure turns every check off (tests only).
+        echo and proxy also take --idle-timeout SECONDS (abort a connection silent that long) and
+        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time); off by default.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -70,7 +72,7 @@ internal static class CommandLine
                     options.ExpectNoPositional();
                     var (listenHost, listenPort) = Options.ParseEndPoint(Options.Require(options.Listen, "--listen"), "127.0.0.1");
                     var (toHost, toPort) = Options.ParseEndPoint(Options.Require(options.To, "--to"), null);
-                    await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, output, error, stop.Token).ConfigureAwait(false);
+                    await Commands.ProxyAsync(listenHost, listenPort, toHost, toPort, options.ServerOptions(), output, error, stop.Token).ConfigureAwait(false);
                     return 0;
                 case "send":
                     await Commands.SendAsync(options.Unix, options.Host, options.Unix is null ? options.RequirePort() : 0, options.SinglePositional("MESSAGE"), options.ClientTls(), output, stop.Token).ConfigureAwait(false);
@@ -133,6 +135,10 @@ internal static class CommandLine
 
         public List<string> Positional { get; } = [];
 
+        public TimeSpan? IdleTimeout { get; private set; }
+
+        public TimeSpan? FrameTimeout { get; private set; }
+
         public static Options Parse(ReadOnlySpan<string> args)
         {
             var options = new Options();
@@ -181,6 +187,12 @@ internal static class CommandLine
                         break;
                     case "--proxy-protocol":
                         options.ProxyProtocol = true;
+                        break;
+                    case "--idle-timeout":
+                        options.IdleTimeout = Seconds(args, ref i);
+                        break;
+                    case "--frame-timeout":
+                        options.FrameTimeout = Seconds(args, ref i);
                         break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
@@ -253,11 +265,13 @@ internal static class CommandLine
         public static string Require(string? value, string name) => value ?? throw new UsageException($"{name} is required");
 
         /// <summary>The server settings the flags ask for; <see langword="null"/> for the defaults.</summary>
-        /// <summary>A server's settings from <c>--tls-cert</c>/<c>--tls-key</c> and <c>--proxy-protocol</c>.</summary>
+        /// <summary>A server's settings from <c>--tls-cert</c>/<c>--tls-key</c>, <c>--proxy-protocol</c>, <c>--idle-timeout</c> and <c>--frame-timeout</c>.</summary>
         public ServerOptions ServerOptions() => new()
         {
             Tls = ServerTls(),
             ProxyProtocol = ProxyProtocol ? ProxyProtocolMode.Required : ProxyProtocolMode.Off,
+            IdleTimeout = IdleTimeout,
+            FrameTimeout = FrameTimeout,
         };
 
         public int RequirePort() => Port ?? throw new UsageException("--port is required");
@@ -273,6 +287,14 @@ internal static class CommandLine
         public string SinglePositional(string name) => Positional.Count == 1
             ? Positional[0]
             : throw new UsageException($"expected one {name} argument");
+
+        private static TimeSpan Seconds(ReadOnlySpan<string> args, ref int i)
+        {
+            string text = Value(args, ref i);
+            return double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds) && seconds > 0 && seconds < TimeSpan.MaxValue.TotalSeconds
+                ? TimeSpan.FromSeconds(seconds)
+                : throw new UsageException($"invalid number of seconds '{text}' for {args[i - 1]}");
+        }
 
         private static string Value(ReadOnlySpan<string> args, ref int i) =>
             ++i < args.Length ? args[i] : throw new UsageException($"{args[i - 1]} needs a value");

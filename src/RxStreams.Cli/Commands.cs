@@ -17,9 +17,9 @@ internal static class Commands
 
     /// <summary>
     /// The seed's echo server (or, with <paramref name="lines"/>, a line echo server) until Ctrl+C. <paramref name="options"/>
-    /// carries server settings from flags (<c>--tls-cert</c>, <c>--proxy-protocol</c>); <see langword="null"/> for the defaults.
+    /// carries server settings from flags (<c>--tls-cert</c>, <c>--proxy-protocol</c>, the timeouts).
     /// </summary>
-    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, ServerOptions? options, TextWriter output, CancellationToken cancellationToken)
+    public static async Task EchoAsync(string? unixPath, string host, int port, bool lines, ServerOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         var server = unixPath is null
             ? await Streams.StartServerAsync(host, port, options, cancellationToken).ConfigureAwait(false)
@@ -45,9 +45,9 @@ internal static class Commands
     }
 
     /// <summary>A TCP proxy until Ctrl+C.</summary>
-    public static async Task ProxyAsync(string listenHost, int listenPort, string toHost, int toPort, TextWriter output, TextWriter log, CancellationToken cancellationToken)
+    public static async Task ProxyAsync(string listenHost, int listenPort, string toHost, int toPort, ServerOptions options, TextWriter output, TextWriter log, CancellationToken cancellationToken)
     {
-        var server = await Streams.StartServerAsync(listenHost, listenPort, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var server = await Streams.StartServerAsync(listenHost, listenPort, options, cancellationToken).ConfigureAwait(false);
         using var forwarding = Proxy.Forward(server, toHost, toPort, log);
         output.WriteLine($"Proxying {PythonFormat.Address(server.EndPoints[0])} to {toHost}:{toPort}");
         output.Flush();

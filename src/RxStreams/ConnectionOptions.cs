@@ -7,7 +7,7 @@ namespace RxStreams;
 /// Settings of one connection, shared by <see cref="Streams.OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/>
 /// and every connection a <see cref="StreamServer"/> accepts (asyncio's <c>open_connection</c> keyword arguments).
 /// </summary>
-public class ConnectionOptions
+public partial class ConnectionOptions
 {
     private int _limit = Framing.FramingExtensions.DefaultLimit;
     private int _highWaterMark = DefaultHighWaterMark;

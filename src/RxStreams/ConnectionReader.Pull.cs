@@ -219,6 +219,7 @@ public sealed partial class ConnectionReader
                 while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Memory, out var frame, out int consumed))
                 {
                     _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
+                    Watchdog?.EndFrame();
                     Metrics.FramesDecoded(1);
                     yield return frame;
                 }

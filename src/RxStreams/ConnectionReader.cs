@@ -34,6 +34,14 @@ namespace RxStreams;
 /// <see cref="IncompleteReadException.Partial"/> holds its bytes and whose <see cref="Exception.InnerException"/> is the
 /// error; only then do reads raise the error itself.
 /// </para>
+/// <para>
+/// <b>Races, decided (issue 7).</b> Disposing a subscription while its <c>OnNext</c> runs lets that call finish and
+/// starts no other; the chunks it did not deliver stay buffered for the next consumer, so two consumers in turn see
+/// the stream whole, in order, with nothing repeated. Closing, disposing or aborting the connection from another thread
+/// while a read is pending ends that read as the end of the input (it returns what it has; <c>ReadExactlyAsync</c> and
+/// <c>ReadUntilAsync</c> raise <see cref="IncompleteReadException"/>), never with a hang and never with an error of
+/// its own making; a peer's reset is still an <see cref="IOException"/>.
+/// </para>
 /// </remarks>
 public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource
 {
@@ -117,6 +125,9 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>The connection's writer, flushed before this reader waits for data (pull-style request/response).</summary>
     internal ConnectionWriter? OwnWriter { get; set; }
 
+    /// <summary>The connection's idle and frame timeouts, if any: told about received bytes and frames in progress.</summary>
+    internal ConnectionWatchdog? Watchdog { get; set; }
+
     /// <summary>Whether emitted chunks are owned, immutable memory: always.</summary>
     bool IOwnedMemorySource.EmitsOwnedMemory => true;
 
@@ -155,6 +166,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
                 writer.FlushNow();
             }
 
+            if (_buffer.Length > 0)
+            {
+                Watchdog?.BeginFrame(); // a read waits with part of its frame: the frame timeout runs
+            }
+
             await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -174,9 +190,13 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             {
                 _eof = true;
             }
-            else if (received > 0 && _source is Transport)
+            else if (received > 0)
             {
-                Metrics.BytesReceived(received); // bytes fed by hand (FeedData) are not network input
+                Watchdog?.OnActivity();
+                if (_source is Transport)
+                {
+                    Metrics.BytesReceived(received); // bytes fed by hand (FeedData) are not network input
+                }
             }
 
             return received;
@@ -236,7 +256,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         return true;
     }
 
-    private void Release() => Volatile.Write(ref _busy, 0);
+    private void Release()
+    {
+        Watchdog?.EndFrame(); // whatever frame the consumer was waiting for, it no longer waits
+        Volatile.Write(ref _busy, 0);
+    }
 
     /// <summary>Waits for a disposed subscription to wind down, then takes the reader; throws if it is really busy.</summary>
     private async ValueTask AcquireAfterAsync(PushSubscription? winding, CancellationToken cancellationToken)

@@ -27,6 +27,14 @@ namespace RxStreams;
 /// throws the <see cref="IOException"/> that ended it, so a write is never silently lost.
 /// </para>
 /// <para>Thread safety: every member may be called from any thread.</para>
+/// <para>
+/// <b>Races, decided (issue 7).</b> Concurrent <see cref="DrainAsync"/> calls all wait for the same low-water mark and
+/// complete together, or all fail with the error that ended the connection. A <see cref="Write(ReadOnlySpan{byte})"/>
+/// (or <c>OnNext</c>) racing <see cref="Close"/> or <see cref="StreamConnection.DisposeAsync"/> either is enqueued first,
+/// and then sent whole before the FIN, or throws <see cref="InvalidOperationException"/>: a write is never partly sent
+/// and never silently dropped. <see cref="Abort"/> racing anything wins: what is buffered is discarded, waiting drains
+/// fail, and later writes throw.
+/// </para>
 /// </remarks>
 public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem
 {
@@ -524,6 +532,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             return;
         }
 
+        _transport.Watchdog?.OnActivity();
         Metrics.BytesSent(count);
         TaskCompletionSource? resumed;
         lock (_queue)

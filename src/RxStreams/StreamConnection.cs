@@ -32,6 +32,7 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
         Writer = new ConnectionWriter(transport, options);
         Reader = new ConnectionReader(transport, options.Limit) { OwnWriter = Writer };
         transport.CountOpened();
+        Reader.Watchdog = ConnectionWatchdog.StartFor(transport, options);
     }
 
     /// <summary>The receiving half (asyncio's <c>StreamReader</c>).</summary>

@@ -32,7 +32,7 @@ namespace RxStreams;
 /// <see cref="DisposeAsync"/> is both. <see cref="ShutdownAsync"/> adds a deadline after which connections are aborted.
 /// </para>
 /// </remarks>
-public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposable, IConnectionOwner
+public sealed partial class StreamServer : IObservable<StreamConnection>, IAsyncDisposable, IConnectionOwner
 {
     private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
@@ -164,7 +164,10 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     /// asyncio's <c>close()</c>: stops listening at once and completes every subscriber. Connections already accepted
     /// stay open. Idempotent.
     /// </summary>
-    public void Close()
+    public void Close() => CloseWith(failure: null);
+
+    /// <summary>Closes; with <paramref name="failure"/> (every listening socket was lost), subscribers get it as <c>OnError</c>.</summary>
+    private void CloseWith(Exception? failure)
     {
         lock (_listeners)
         {
@@ -183,7 +186,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
         foreach (var subscription in _subscriptions.Keys)
         {
-            subscription.Complete();
+            subscription.Complete(failure);
         }
 
         if (_logger.IsEnabled(LogLevel.Information))
@@ -211,12 +214,14 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
     /// <returns>A task that completes when the server closes.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="InvalidOperationException">The server is already closed.</exception>
+    /// <exception cref="IOException">Every listening socket was closed or failed under the server (see <see cref="Errors"/>).</exception>
     public async Task ServeForeverAsync(CancellationToken cancellationToken = default)
     {
         StartServing();
         try
         {
             await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfListenersLost();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -327,8 +332,13 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             {
                 socket = await listener.Socket.AcceptAsync(token).ConfigureAwait(false);
             }
-            catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException || IsClosed)
+            catch (Exception) when (IsClosed || token.IsCancellationRequested)
             {
+                return;
+            }
+            catch (Exception error) when (IsListenerGone(error))
+            {
+                OnListenerLost(listener, error); // closed or shut down under us: retrying would spin
                 return;
             }
             catch (SocketException error)
@@ -480,7 +490,7 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
             }
         }
 
-        public void Complete()
+        public void Complete(Exception? failure = null)
         {
             lock (_gate)
             {
@@ -494,7 +504,14 @@ public sealed class StreamServer : IObservable<StreamConnection>, IAsyncDisposab
 
             _cancellation.Cancel();
             server._subscriptions.TryRemove(this, out _);
-            observer.OnCompleted();
+            if (failure is null)
+            {
+                observer.OnCompleted();
+            }
+            else
+            {
+                observer.OnError(failure);
+            }
         }
 
         public void Dispose()

@@ -48,7 +48,7 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
         }
 
         frameLength = ReadFrameLength(span);
-        if (frameLength > _maxFrameLength)
+        if (frameLength > _maxFrameLength || frameLength > Array.MaxLength)
         {
             tooLong = $"The frame is {frameLength} bytes long (header included), more than the maximum of {_maxFrameLength}.";
         }

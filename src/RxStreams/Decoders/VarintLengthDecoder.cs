@@ -31,6 +31,12 @@ internal sealed class VarintLengthDecoder(int maxFrameLength, OverflowPolicy ove
         {
             tooLong = $"The varint length prefix announces {value} bytes, more than the maximum of {maxFrameLength}.";
         }
+        else if (frameLength > Array.MaxLength)
+        {
+            // With maxFrameLength near int.MaxValue the payload fits the limit but payload + header cannot be one buffer
+            // (found by fuzzing: the frame length wrapped negative and slicing threw ArgumentOutOfRangeException).
+            tooLong = $"The varint length prefix announces {value} bytes; with its {payloadStart}-byte header that is more than one buffer can hold.";
+        }
 
         return true;
     }

@@ -29,12 +29,13 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     public IDisposable Subscribe(IObserver<TFrame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned);
+        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
-    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned)
+    // watchdog: the frame timeout of the connection whose reader is the source, if it has one.
+    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog)
         : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>
     {
         private ReadBuffer _buffer;
@@ -77,6 +78,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 }
 
                 frames++;
+                watchdog?.EndFrame();
                 ForwardOnNext(frame);
                 if (_done || IsDisposed)
                 {
@@ -86,6 +88,11 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             }
 
             Metrics.FramesDecoded(frames); // once per chunk, not per frame
+            if (_buffer.Length > 0)
+            {
+                watchdog?.BeginFrame(); // this chunk ended inside a frame: its clock runs until the frame is complete
+            }
+
             _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
         }
 

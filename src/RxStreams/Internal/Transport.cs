@@ -36,6 +36,9 @@ internal abstract class Transport : ByteSource
     /// <summary>The writer to notify when the transport dies, so pending drains are released.</summary>
     public ConnectionWriter? Writer { get; set; }
 
+    /// <summary>The idle and frame timeouts, when the options ask for them; stopped when the transport closes.</summary>
+    public ConnectionWatchdog? Watchdog { get; set; }
+
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
@@ -219,6 +222,7 @@ internal abstract class Transport : ByteSource
             Metrics.ConnectionClosed(NetworkTransport, _openedAt);
         }
 
+        Watchdog?.Stop();
         try
         {
             CloseCore(abort);

@@ -4,7 +4,7 @@ namespace RxStreams.Tests.Framing;
 /// Naive models of the framers, written from asyncio's rules (reference section 1.5) with the whole input in one buffer.
 /// Strings are Latin-1, one char per byte.
 /// </summary>
-internal static class ReferenceModels
+internal static partial class ReferenceModels
 {
     /// <summary>readuntil (or, with <paramref name="emitPartial"/>, readline) applied until the end of the input.</summary>
     public static Outcome Separated(string input, IReadOnlyList<string> separators, int limit, bool emitPartial)
