@@ -168,6 +168,30 @@ public sealed class TlsConnectionTests
     }
 
     [Test]
+    public async Task PlaintextPeer_OnATlsServer_LosesOnlyItsOwnConnection()
+    {
+        var server = await StartLineEchoAsync(TestCertificates.ServerOptions());
+        await using var guard = Loopback.Guard(server);
+        var error = server.Errors.FirstAsync().ToTask();
+
+        using var plain = await Loopback.ConnectRawAsync(server.EndPoints[0]);
+        await plain.SendAllAsync("GET / HTTP/1.0\r\n\r\n"); // not a ClientHello
+        Assert.That(await error.Within(), Is.InstanceOf<System.Security.Authentication.AuthenticationException>().Or.InstanceOf<IOException>());
+        try
+        {
+            await plain.ReceiveToEndAsync(); // aborted: an EOF or a reset, never an echo
+        }
+        catch (SocketException reset)
+        {
+            Assert.That(reset.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+        }
+
+        await using var good = await Streams.OpenConnectionAsync("127.0.0.1", server.Port(), new ConnectionOptions { Tls = TestCertificates.TrustingClient() }).Within();
+        good.Writer.Write(Loopback.Bytes("still serving\n"));
+        Assert.That(Loopback.Text(await good.Reader.ReadLineAsync().Within()), Is.EqualTo("still serving\n"));
+    }
+
+    [Test]
     public async Task ClientCertificate_IsAccepted_AndVisibleToTheServer()
     {
         var tls = TestCertificates.ServerOptions();
