@@ -176,6 +176,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// SMTP/IMAP/PostgreSQL pattern): waits until everything written so far (the "go ahead" reply) is sent, then answers
     /// the client's handshake; the ClientHello may already sit in the reader's buffer and is used, not lost.
     /// </summary>
+    /// <remarks>
+    /// Read the STARTTLS command with the pull methods (<see cref="ConnectionReader.ReadLineAsync"/>): they leave every
+    /// byte after the line in the reader's buffer, where the upgrade finds it. A push chain (<c>reader.Lines().Take(1)</c>)
+    /// hands whole chunks to its operators, so bytes pipelined behind the command would stay in the operator and be lost.
+    /// </remarks>
     /// <param name="options">The server's TLS settings (certificate, client certificates, ALPN, handshake timeout).</param>
     /// <param name="cancellationToken">Cancels the upgrade (the connection is then failed).</param>
     /// <returns>A task that completes when the handshake succeeded.</returns>
