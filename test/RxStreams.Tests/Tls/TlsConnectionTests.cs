@@ -324,6 +324,36 @@ public sealed class TlsConnectionTests
     }
 
     [Test]
+    public async Task ServerCertificate_FromPemFiles_SeparateOrCombined_AndFromPfx()
+    {
+        string directory = Directory.CreateTempSubdirectory("rxstreams-pem-").FullName;
+        try
+        {
+            var (certPath, keyPath) = TestCertificates.WritePem(TestCertificates.Server, directory);
+            string combined = Path.Combine(directory, "combined.pem");
+            File.WriteAllText(combined, File.ReadAllText(certPath) + "\n" + File.ReadAllText(keyPath) + "\n");
+            string pfx = Path.Combine(directory, "server.pfx");
+            File.WriteAllBytes(pfx, TestCertificates.Server.Export(X509ContentType.Pkcs12, "secret"));
+
+            foreach (var tls in new[] { TlsServerOptions.FromPemFiles(certPath, keyPath), TlsServerOptions.FromPemFiles(combined), TlsServerOptions.FromPfxFile(pfx, "secret") })
+            {
+                Assert.That(tls.Certificate!.HasPrivateKey, Is.True);
+                var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Tls = tls });
+                await using var guard = Loopback.Guard(server);
+                using var serving = server.Subscribe(c => { });
+                await using var client = await Streams.OpenConnectionAsync("127.0.0.1", server.Port(), new ConnectionOptions { Tls = TestCertificates.TrustingClient() }).Within();
+                Assert.That(client.Tls!.RemoteCertificate!.Thumbprint, Is.EqualTo(TestCertificates.Server.Thumbprint));
+            }
+
+            Assert.Throws<System.Security.Cryptography.CryptographicException>(() => TlsServerOptions.FromPfxFile(pfx, "wrong"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task OpenConnectionAsync_OnAConnectedSocket_HandshakesOverIt()
     {
         var server = await StartLineEchoAsync(TestCertificates.ServerOptions());
