@@ -313,6 +313,9 @@ public sealed class TlsConnectionTests
     public async Task ArgumentChecks_AtTheCall()
     {
         Assert.ThrowsAsync<ArgumentException>(() => Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Tls = new TlsServerOptions() }), "a server needs a certificate");
+        var clientSlot = new ServerOptions();
+        ((ConnectionOptions)clientSlot).Tls = TestCertificates.TrustingClient();
+        Assert.ThrowsAsync<ArgumentException>(() => Streams.StartServerAsync("127.0.0.1", 0, clientSlot), "client TLS options on a server");
         Assert.Throws<ArgumentException>(() => new TlsServerOptions { Certificate = X509CertificateLoader.LoadCertificate(TestCertificates.Server.RawData) }, "no private key");
         Assert.Throws<ArgumentOutOfRangeException>(() => new TlsClientOptions { HandshakeTimeout = TimeSpan.Zero });
 
