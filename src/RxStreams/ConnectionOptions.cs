@@ -132,9 +132,15 @@ public partial class ConnectionOptions
 
     internal void Validate()
     {
-        if (this is ServerOptions { Tls: { } serverTls })
+        if (this is ServerOptions server)
         {
-            serverTls.Validate(nameof(ServerOptions.Tls));
+            if (Tls is not null)
+            {
+                // The client slot, reached through a ConnectionOptions reference: a server would silently ignore it.
+                throw new ArgumentException("A server takes TlsServerOptions (ServerOptions.Tls), not TlsClientOptions.", nameof(Tls));
+            }
+
+            server.Tls?.Validate(nameof(ServerOptions.Tls));
         }
 
         if (LowWaterMark > HighWaterMark)

@@ -94,7 +94,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <summary>Whether the buffer went above the high-water mark and has not yet dropped to the low-water mark.</summary>
     public bool IsPaused => Volatile.Read(ref _paused);
 
-    /// <summary>asyncio's <c>can_write_eof()</c>: whether <see cref="WriteEof"/> can half-close (true for TCP and Unix sockets).</summary>
+    /// <summary>asyncio's <c>can_write_eof()</c>: whether <see cref="WriteEof"/> can half-close: true for TCP and Unix sockets, and for TLS over them (asyncio: false for TLS).</summary>
     public bool CanWriteEof => _transport.CanShutdownSend;
 
     /// <summary>asyncio's <c>is_closing()</c>: true once <see cref="Close"/> or <see cref="Abort"/> was called or the connection was lost. A peer's EOF does not set it.</summary>
@@ -193,6 +193,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// SMTP/IMAP/PostgreSQL pattern): waits until everything written so far (the "go ahead" reply) is sent, then answers
     /// the client's handshake; the ClientHello may already sit in the reader's buffer and is used, not lost.
     /// </summary>
+    /// <remarks>
+    /// Read the STARTTLS command with the pull methods (<see cref="ConnectionReader.ReadLineAsync"/>): they leave every
+    /// byte after the line in the reader's buffer, where the upgrade finds it. A push chain (<c>reader.Lines().Take(1)</c>)
+    /// hands whole chunks to its operators, so bytes pipelined behind the command would stay in the operator and be lost.
+    /// </remarks>
     /// <param name="options">The server's TLS settings (certificate, client certificates, ALPN, handshake timeout).</param>
     /// <param name="cancellationToken">Cancels the upgrade (the connection is then failed).</param>
     /// <returns>A task that completes when the handshake succeeded.</returns>
@@ -355,7 +360,9 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
     /// <summary>
     /// asyncio's <c>write_eof()</c>: half-closes the connection (TCP FIN) once everything buffered is sent; the peer's data
-    /// can still be read. Idempotent; does nothing once closing.
+    /// can still be read. Idempotent; does nothing once closing. On TLS it sends close_notify, then the FIN (asyncio raises
+    /// <c>NotImplementedError</c>): TLS 1.3 lets the peer go on sending, and the reader goes on reading; a TLS 1.2 peer
+    /// may answer with its own close_notify, which the reader sees as the end of the input.
     /// </summary>
     /// <exception cref="NotSupportedException">The transport cannot half-close (see <see cref="CanWriteEof"/>).</exception>
     public void WriteEof()

@@ -23,25 +23,25 @@ public static partial class Streams
     {
         ArgumentNullException.ThrowIfNull(socket);
         options ??= new ConnectionOptions();
-        options.Tls?.Validate(null, nameof(options));
-        var tls = options.Tls;
-        if (tls is null)
+        if (options.Tls is not { } tls)
         {
             return OpenConnection(socket, options);
         }
 
-        options.Tls = null; // OpenConnection checks the socket; the handshake follows here
-        StreamConnection connection;
-        try
+        tls.Validate(null, nameof(options));
+
+        if (socket.SocketType != SocketType.Stream)
         {
-            connection = OpenConnection(socket, options);
-        }
-        finally
-        {
-            options.Tls = tls;
+            throw new ArgumentException($"A stream socket was expected, got {socket.SocketType}.", nameof(socket));
         }
 
-        return await SecureAsync(connection, tls, null, cancellationToken).ConfigureAwait(false);
+        if (!socket.Connected)
+        {
+            throw new ArgumentException("The socket is not connected.", nameof(socket));
+        }
+
+        options.Validate();
+        return await ConnectedAsync(socket, options, null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A freshly connected socket as a connection, after the TLS handshake when the options ask for one.</summary>

@@ -25,7 +25,9 @@ public static partial class Streams
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not a valid port, or the options are inconsistent.</exception>
     /// <exception cref="SocketException">Resolving or connecting failed (for example <see cref="SocketError.ConnectionRefused"/>);
     /// when several addresses failed differently, an <see cref="AggregateException"/> holds each.</exception>
-    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> passed.</exception>
+    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> or the TLS handshake timeout passed.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">With <see cref="ConnectionOptions.Tls"/>: the handshake failed (for example the server's certificate was refused).</exception>
+    /// <exception cref="ArgumentException">TLS is asked for and no server name is known.</exception>
     public static async Task<StreamConnection> OpenConnectionAsync(string host, int port, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -84,7 +86,8 @@ public static partial class Streams
     /// <param name="options">Limit, water marks.</param>
     /// <returns>The connection.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="socket"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The socket is not a connected stream socket (asyncio: 'A Stream Socket was expected').</exception>
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket (asyncio: 'A Stream Socket was expected'), or
+    /// <see cref="ConnectionOptions.Tls"/> is set (a handshake waits: use <see cref="OpenConnectionAsync(Socket, ConnectionOptions?, CancellationToken)"/>).</exception>
     public static StreamConnection OpenConnection(Socket socket, ConnectionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
@@ -113,10 +116,11 @@ public static partial class Streams
     /// <param name="options">Limit, water marks, connect timeout.</param>
     /// <param name="cancellationToken">Cancels connecting.</param>
     /// <returns>The connection (<see cref="ConnectionWriter.CanWriteEof"/> is true: half-close works on Unix sockets).</returns>
-    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty, or TLS is asked for without <see cref="TlsClientOptions.ServerName"/> (asyncio: 'you have to pass server_hostname when using ssl').</exception>
     /// <exception cref="SocketException">Connecting failed: no such socket (<see cref="SocketError.AddressNotAvailable"/> or
     /// <see cref="SocketError.ConnectionRefused"/>), or the path is too long.</exception>
-    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> passed.</exception>
+    /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> or the TLS handshake timeout passed.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">With <see cref="ConnectionOptions.Tls"/>: the handshake failed.</exception>
     public static async Task<StreamConnection> OpenUnixConnectionAsync(string path, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
         var endPoint = Listener.UnixEndPoint(path, out _);

@@ -33,6 +33,7 @@ public sealed class TlsServerOptions
     private TimeSpan _handshakeTimeout = TlsClientOptions.DefaultHandshakeTimeout;
     private SslStreamCertificateContext? _context;
     private X509Certificate2? _contextFor;
+    private readonly Lock _contextGate = new();
 
     /// <summary>Creates options without a certificate: set <see cref="Certificate"/> or <see cref="CertificateSelector"/>.</summary>
     public TlsServerOptions()
@@ -179,7 +180,7 @@ public sealed class TlsServerOptions
     /// <summary>One certificate context per certificate (built offline once, not per connection).</summary>
     private SslStreamCertificateContext ContextFor(X509Certificate2 certificate)
     {
-        lock (this)
+        lock (_contextGate)
         {
             if (_context is null || !ReferenceEquals(_contextFor, certificate))
             {

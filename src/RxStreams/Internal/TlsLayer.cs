@@ -214,8 +214,9 @@ internal sealed class TlsLayer
             await _ssl.ShutdownAsync().ConfigureAwait(false);
             _transport.Socket?.Shutdown(SocketShutdown.Send);
         }
-        catch (Exception error) when (error is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception error)
         {
+            // Nobody awaits this task: every failure becomes the connection's error (or nothing, if it is closed already).
             if (!_transport.IsClosed)
             {
                 _transport.Fail(error is SocketException socketError ? ThrowHelper.WrapSocketError(socketError) : error);

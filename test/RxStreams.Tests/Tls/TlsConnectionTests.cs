@@ -168,6 +168,30 @@ public sealed class TlsConnectionTests
     }
 
     [Test]
+    public async Task PlaintextPeer_OnATlsServer_LosesOnlyItsOwnConnection()
+    {
+        var server = await StartLineEchoAsync(TestCertificates.ServerOptions());
+        await using var guard = Loopback.Guard(server);
+        var error = server.Errors.FirstAsync().ToTask();
+
+        using var plain = await Loopback.ConnectRawAsync(server.EndPoints[0]);
+        await plain.SendAllAsync("GET / HTTP/1.0\r\n\r\n"); // not a ClientHello
+        Assert.That(await error.Within(), Is.InstanceOf<System.Security.Authentication.AuthenticationException>().Or.InstanceOf<IOException>());
+        try
+        {
+            await plain.ReceiveToEndAsync(); // aborted: an EOF or a reset, never an echo
+        }
+        catch (SocketException reset)
+        {
+            Assert.That(reset.SocketErrorCode, Is.EqualTo(SocketError.ConnectionReset));
+        }
+
+        await using var good = await Streams.OpenConnectionAsync("127.0.0.1", server.Port(), new ConnectionOptions { Tls = TestCertificates.TrustingClient() }).Within();
+        good.Writer.Write(Loopback.Bytes("still serving\n"));
+        Assert.That(Loopback.Text(await good.Reader.ReadLineAsync().Within()), Is.EqualTo("still serving\n"));
+    }
+
+    [Test]
     public async Task ClientCertificate_IsAccepted_AndVisibleToTheServer()
     {
         var tls = TestCertificates.ServerOptions();
@@ -289,6 +313,9 @@ public sealed class TlsConnectionTests
     public async Task ArgumentChecks_AtTheCall()
     {
         Assert.ThrowsAsync<ArgumentException>(() => Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Tls = new TlsServerOptions() }), "a server needs a certificate");
+        var clientSlot = new ServerOptions();
+        ((ConnectionOptions)clientSlot).Tls = TestCertificates.TrustingClient();
+        Assert.ThrowsAsync<ArgumentException>(() => Streams.StartServerAsync("127.0.0.1", 0, clientSlot), "client TLS options on a server");
         Assert.Throws<ArgumentException>(() => new TlsServerOptions { Certificate = X509CertificateLoader.LoadCertificate(TestCertificates.Server.RawData) }, "no private key");
         Assert.Throws<ArgumentOutOfRangeException>(() => new TlsClientOptions { HandshakeTimeout = TimeSpan.Zero });
 
@@ -297,6 +324,36 @@ public sealed class TlsConnectionTests
         await socket.ConnectAsync(listener.LocalEndPoint!).Within();
         Assert.Throws<ArgumentException>(() => Streams.OpenConnection(socket, new ConnectionOptions { Tls = TestCertificates.TrustingClient() }), "the synchronous form cannot handshake");
         Assert.ThrowsAsync<ArgumentException>(() => Streams.OpenConnectionAsync(socket, new ConnectionOptions { Tls = new TlsClientOptions() }), "a socket has no host: ServerName is required");
+    }
+
+    [Test]
+    public async Task ServerCertificate_FromPemFiles_SeparateOrCombined_AndFromPfx()
+    {
+        string directory = Directory.CreateTempSubdirectory("rxstreams-pem-").FullName;
+        try
+        {
+            var (certPath, keyPath) = TestCertificates.WritePem(TestCertificates.Server, directory);
+            string combined = Path.Combine(directory, "combined.pem");
+            File.WriteAllText(combined, File.ReadAllText(certPath) + "\n" + File.ReadAllText(keyPath) + "\n");
+            string pfx = Path.Combine(directory, "server.pfx");
+            File.WriteAllBytes(pfx, TestCertificates.Server.Export(X509ContentType.Pkcs12, "secret"));
+
+            foreach (var tls in new[] { TlsServerOptions.FromPemFiles(certPath, keyPath), TlsServerOptions.FromPemFiles(combined), TlsServerOptions.FromPfxFile(pfx, "secret") })
+            {
+                Assert.That(tls.Certificate!.HasPrivateKey, Is.True);
+                var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Tls = tls });
+                await using var guard = Loopback.Guard(server);
+                using var serving = server.Subscribe(c => { });
+                await using var client = await Streams.OpenConnectionAsync("127.0.0.1", server.Port(), new ConnectionOptions { Tls = TestCertificates.TrustingClient() }).Within();
+                Assert.That(client.Tls!.RemoteCertificate!.Thumbprint, Is.EqualTo(TestCertificates.Server.Thumbprint));
+            }
+
+            Assert.Throws<System.Security.Cryptography.CryptographicException>(() => TlsServerOptions.FromPfxFile(pfx, "wrong"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Test]

@@ -173,6 +173,29 @@ public sealed class TlsInteropTests
     }
 
     [Test]
+    public async Task CliConnect_OverUnix_StdinEofIsAHalfClose_TheReplyStillArrives()
+    {
+        string path = Path.Combine(_directory.FullName, "connect.sock");
+        var server = await Streams.StartUnixServerAsync(
+            static async (reader, writer) =>
+            {
+                var all = await reader.ReadAsync(-1); // everything, up to the client's write_eof
+                writer.Write(Loopback.Bytes($"{all.Length} bytes, then your EOF\n"));
+                await writer.DrainAsync();
+            },
+            path);
+        await using var guard = Loopback.Guard(server);
+
+        var connect = StartCli(redirectStdin: true, "connect", "--unix", path);
+        await connect.StandardInput.WriteAsync("twelve bytes");
+        await connect.StandardInput.FlushAsync();
+        connect.StandardInput.Close();
+
+        Assert.That(await connect.WaitForExitAsync(), Is.Zero, connect.Transcript);
+        Assert.That(connect.StdoutLines, Is.EqualTo(new[] { "12 bytes, then your EOF" }), connect.Transcript);
+    }
+
+    [Test]
     public async Task CliSend_Tls_RefusesAnUntrustedServer_UnlessInsecure()
     {
         var server = await Streams.StartServerAsync(

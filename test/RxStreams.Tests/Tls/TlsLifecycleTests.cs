@@ -122,6 +122,28 @@ public sealed class TlsLifecycleTests
     }
 
     [Test]
+    public async Task PeerClosesTcpWithoutCloseNotify_ReaderSeesEof_AfterEveryByte()
+    {
+        using var listener = Loopback.Listen();
+        var serving = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptAsync();
+            var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = TestCertificates.Server });
+            await ssl.WriteAsync(Loopback.Bytes("last words"));
+            socket.Shutdown(SocketShutdown.Both); // a FIN, no close_notify (SslStream.Dispose does not send one)
+        });
+
+        await using var client = await Streams.OpenConnectionAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, new ConnectionOptions { Tls = TestCertificates.TrustingClient() }).Within();
+        var recording = new RecordingObserver();
+        using var subscription = client.Reader.Subscribe(recording);
+
+        Assert.That(await recording.Done.Within(), Is.Null, "OnCompleted: a TCP end at a record boundary is an EOF");
+        Assert.That(Loopback.Text(recording.Data), Is.EqualTo("last words"));
+        await serving.Within();
+    }
+
+    [Test]
     public async Task StartTls_ServerSide_ClientHelloPipelinedBehindThePlaintextLine_IsNotLost()
     {
         var bufferedBeforeUpgrade = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
