@@ -83,6 +83,26 @@ public class MarbleHandlerTests : ReactiveTest
     }
 
     [Test]
+    public void ReadmeExample_AnswersEachLine_AtTheTickItArrived() // the README's marble example, verbatim
+    {
+        var scheduler = new TestScheduler();
+        var connection = scheduler.CreateConnection(
+            OnNext(100, "PING\r\n"),
+            OnNext(200, "PI"), OnNext(250, "NG\r\nQUIT\r\n"));
+        using var handler = PingServer(connection.Connection, scheduler); // your handler, push style
+
+        scheduler.Start();
+
+        Assert.That(connection.WrittenLines, Is.EqualTo(new[]
+        {
+            OnNext(100, "+PONG"),
+            OnNext(250, "+PONG"),
+            OnNext(250, "+BYE"),
+            OnCompleted<string>(250), // the handler closed the connection
+        }));
+    }
+
+    [Test]
     public void PushHandler_IdleConnection_IsClosedByTheTimeout_InVirtualTime()
     {
         var scheduler = new TestScheduler();
