@@ -179,6 +179,38 @@ public class MarbleHandlerTests : ReactiveTest
     }
 
     [Test]
+    public async Task PullHandler_CloseRequestedAtTick500_SaysGoodbyeAndClosesThen()
+    {
+        var scheduler = new TestScheduler();
+        var connection = scheduler.CreateConnection(OnNext(100, "a\n"));
+        var handling = connection.Start(static async (reader, writer) =>
+        {
+            try
+            {
+                await foreach (var line in reader.ReadLinesAsync(writer.CloseRequested))
+                {
+                    writer.Write(line);
+                }
+            }
+            catch (OperationCanceledException) when (writer.CloseRequested.IsCancellationRequested)
+            {
+                writer.WriteLine("bye");
+            }
+        });
+        scheduler.ScheduleAbsolute(500, () => connection.RequestClose()); // what a server's ShutdownAsync does
+
+        scheduler.Start();
+
+        await handling.WaitAsync(Sockets.Loopback.Timeout);
+        Assert.That(connection.WrittenLines, Is.EqualTo(new[]
+        {
+            OnNext(100, "a"),
+            OnNext(500, "bye"),
+            OnCompleted<string>(500),
+        }));
+    }
+
+    [Test]
     public void LimitOverrun_InATimeline_FailsTheHandlersChain()
     {
         var scheduler = new TestScheduler();
