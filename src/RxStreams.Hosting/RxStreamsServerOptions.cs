@@ -42,6 +42,15 @@ public sealed class RxStreamsServerOptions
     /// <summary><c>SO_REUSEPORT</c>: several processes may listen on the same port (off by default).</summary>
     public bool ReusePort { get; set; }
 
+    /// <summary><c>TCP_NODELAY</c> on every accepted connection (on by default, as in asyncio).</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>TCP keep-alive on every accepted connection (off by default).</summary>
+    public bool KeepAlive { get; set; }
+
+    /// <summary>How long closing a connection may wait for a peer that does not read before it aborts (30 s by default): see <see cref="ConnectionOptions.CloseTimeout"/>.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// How long connections get to finish when the host stops; <see langword="null"/> (the default) gives them until the
     /// host's own shutdown deadline (<c>HostOptions.ShutdownTimeout</c>, 30 s by default). When it is shorter than the host's
@@ -60,6 +69,11 @@ public sealed class RxStreamsServerOptions
             throw new InvalidOperationException($"RxStreams server '{name}': set either UnixPath or Hosts, not both.");
         }
 
+        if (CloseTimeout < TimeSpan.Zero)
+        {
+            throw new InvalidOperationException($"RxStreams server '{name}': CloseTimeout must not be negative (was {CloseTimeout}).");
+        }
+
         if (ShutdownGrace is { } grace && grace < TimeSpan.Zero)
         {
             throw new InvalidOperationException($"RxStreams server '{name}': ShutdownGrace must not be negative (was {grace}).");
@@ -74,6 +88,9 @@ public sealed class RxStreamsServerOptions
                 HighWaterMark = HighWaterMark,
                 MaxWriteBufferSize = MaxWriteBufferSize,
                 ReusePort = ReusePort,
+                NoDelay = NoDelay,
+                KeepAlive = KeepAlive,
+                CloseTimeout = CloseTimeout,
             };
             if (LowWaterMark is { } low)
             {

@@ -23,7 +23,24 @@ public static class RxStreamsServiceCollectionExtensions
     public static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<ConnectionReader, ConnectionWriter, Task> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return services.AddRxStreamsServer(name, configuration, server => server.Serve(handler));
+        return services.AddRxStreamsServer(name, configuration, (server, _) => server.Serve(handler));
+    }
+
+    /// <summary>
+    /// Runs a server whose connections go to an asyncio-style handler that uses the host's services (a store, a logger,
+    /// options): it gets the root <see cref="IServiceProvider"/>; create a scope inside it for scoped services.
+    /// </summary>
+    /// <param name="services">The host's services.</param>
+    /// <param name="name">The server's name: its options' name and its keyed-service key.</param>
+    /// <param name="configuration">The section its <see cref="RxStreamsServerOptions"/> are bound from.</param>
+    /// <param name="handler">Handles one connection; see the overload without the provider for its lifetime rules.</param>
+    /// <returns>The options builder.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty.</exception>
+    public static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<IServiceProvider, ConnectionReader, ConnectionWriter, Task> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return services.AddRxStreamsServer(name, configuration, (server, provider) => server.Serve((reader, writer) => handler(provider, reader, writer)));
     }
 
     /// <summary>
@@ -40,10 +57,10 @@ public static class RxStreamsServiceCollectionExtensions
     public static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Action<StreamConnection> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return services.AddRxStreamsServer(name, configuration, server => server.Subscribe(handler));
+        return services.AddRxStreamsServer(name, configuration, (server, _) => server.Subscribe(handler));
     }
 
-    private static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<StreamServer, IDisposable> attachHandler)
+    private static OptionsBuilder<RxStreamsServerOptions> AddRxStreamsServer(this IServiceCollection services, string name, IConfiguration configuration, Func<StreamServer, IServiceProvider, IDisposable> attachHandler)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(name);
@@ -53,7 +70,7 @@ public static class RxStreamsServiceCollectionExtensions
         services.AddKeyedSingleton(name, (provider, _) => new RxStreamsHostedServer(
             name,
             provider.GetRequiredService<IOptionsMonitor<RxStreamsServerOptions>>(),
-            attachHandler,
+            server => attachHandler(server, provider),
             provider.GetService<ILoggerFactory>()));
         services.AddSingleton<IHostedService>(provider => provider.GetRequiredKeyedService<RxStreamsHostedServer>(name));
         return builder;

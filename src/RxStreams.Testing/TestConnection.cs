@@ -93,8 +93,9 @@ public sealed class TestConnection : IAsyncDisposable
 
     /// <summary>
     /// Runs an asyncio-style handler now, on this thread, as a <see cref="StreamServer"/> would: when its task completes
-    /// the connection is closed gracefully; when it throws, the connection is aborted and the returned task faults with
-    /// the handler's exception.
+    /// the connection is closed gracefully (also when it stops with <see cref="OperationCanceledException"/> after
+    /// <see cref="RequestClose"/>); when it throws, the connection is aborted and the returned task faults with the
+    /// handler's exception.
     /// </summary>
     /// <param name="handler">The handler under test.</param>
     /// <returns>A task that completes when the handler has finished and the connection is closing or aborted.</returns>
@@ -120,6 +121,24 @@ public sealed class TestConnection : IAsyncDisposable
         return FinishAsync(running);
     }
 
+    /// <summary>
+    /// Signals <see cref="StreamConnection.CloseRequested"/> (what a server's shutdown does) on this thread, inside a write
+    /// batch, so that the handler's reaction is recorded at the current tick. Schedule it to test a graceful shutdown:
+    /// <c>scheduler.ScheduleAbsolute(500, () =&gt; connection.RequestClose())</c>.
+    /// </summary>
+    public void RequestClose()
+    {
+        var batch = WriteBatch.Enter();
+        try
+        {
+            Connection.RequestClose();
+        }
+        finally
+        {
+            batch.Exit();
+        }
+    }
+
     /// <summary>Closes the connection gracefully (see <see cref="StreamConnection.DisposeAsync"/>). Idempotent.</summary>
     /// <returns>A task that completes when the connection is closed.</returns>
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
@@ -129,6 +148,10 @@ public sealed class TestConnection : IAsyncDisposable
         try
         {
             await running.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (Connection.CloseRequested.IsCancellationRequested)
+        {
+            // Stopped because close was requested: a normal end, as for a server's handler.
         }
         catch (Exception error)
         {

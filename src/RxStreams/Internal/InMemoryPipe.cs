@@ -33,18 +33,6 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     private TaskCompletionSource? _receiverArrived;
     private InlineWait? _inlineWaiter; // scripted pipes only: the receiver's wait, completed on the feeding thread
 
-    /// <summary>Bytes queued and not yet received.</summary>
-    public long Queued
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _queued;
-            }
-        }
-    }
-
     /// <summary>Takes everything queued into <paramref name="buffer"/>: the byte count, 0 at the end, -1 for "wait".</summary>
     /// <exception cref="IOException">The sender reset the connection and every byte before the reset was taken.</exception>
     public int TryReceive(ref ReadBuffer buffer)

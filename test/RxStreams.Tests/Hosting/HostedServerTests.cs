@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 using RxStreams.Framing;
 using RxStreams.Hosting;
@@ -39,9 +40,14 @@ public class HostedServerTests
         }
     }
 
-    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IServiceCollection, IConfiguration> addServer, TimeSpan? hostShutdownTimeout = null)
+    private static IHost BuildHost(Dictionary<string, string?> settings, Action<IServiceCollection, IConfiguration> addServer, TimeSpan? hostShutdownTimeout = null, ILoggerProvider? logger = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        if (logger is not null)
+        {
+            builder.Logging.AddProvider(logger);
+        }
+
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = hostShutdownTimeout ?? TimeSpan.FromSeconds(30));
         addServer(builder.Services, builder.Configuration);
@@ -138,6 +144,47 @@ public class HostedServerTests
     }
 
     [Test]
+    public async Task HandlerWithServices_FaultingHandler_IsLogged_AndOnlyItsConnectionEnds()
+    {
+        var log = new ListLoggerProvider();
+        using var host = BuildHost(
+            new() { ["Servers:kv:Hosts:0"] = "127.0.0.1" },
+            (services, configuration) =>
+            {
+                services.AddSingleton(new Dictionary<string, string> { ["answer"] = "42" });
+                services.AddRxStreamsServer("kv", configuration.GetSection("Servers:kv"), async (provider, reader, writer) =>
+                {
+                    var table = provider.GetRequiredService<Dictionary<string, string>>();
+                    await foreach (var line in reader.ReadLinesAsync())
+                    {
+                        var key = Loopback.Text(line).TrimEnd('\n');
+                        writer.WriteLine(table.TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key));
+                    }
+                });
+            },
+            logger: log);
+        await host.StartAsync().Within();
+        int port = PortOf(host, "kv");
+
+        await using var good = await Streams.OpenConnectionAsync("127.0.0.1", port).Within();
+        await using (var bad = await Streams.OpenConnectionAsync("127.0.0.1", port).Within())
+        {
+            bad.Writer.WriteLine("missing");
+            Assert.ThrowsAsync<IOException>(async () => await bad.Reader.ReadAsync(-1).Within(), "the faulting handler's connection is reset");
+        }
+
+        good.Writer.WriteLine("answer");
+        Assert.That(Loopback.Text(await good.Reader.ReadLineAsync().Within()), Is.EqualTo("42\n"), "the other connection is unaffected");
+        var entry = await log.Errors.Task.Within();
+        Assert.That(entry.Error, Is.InstanceOf<KeyNotFoundException>());
+        Assert.That(entry.Message, Does.Contain("'kv'"));
+
+        good.Writer.WriteEof(); // the handler sees the end and returns, so stopping has nothing to wait for
+        Assert.That((await good.Reader.ReadAsync(-1).Within()).Length, Is.Zero);
+        await host.StopAsync().Within();
+    }
+
+    [Test]
     public async Task BadOptions_FailTheHostsStart_NamingTheServer()
     {
         using var host = BuildHost(
@@ -147,5 +194,30 @@ public class HostedServerTests
         var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
         Assert.That(error!.Message, Does.Contain("'bad'"));
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddRxStreamsServer("", new ConfigurationManager(), StubbornEcho));
+    }
+
+    /// <summary>Captures the first error logged.</summary>
+    private sealed class ListLoggerProvider : ILoggerProvider, ILogger
+    {
+        public TaskCompletionSource<(string Message, Exception? Error)> Errors { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error)
+            {
+                Errors.TrySetResult((formatter(state, exception), exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 }

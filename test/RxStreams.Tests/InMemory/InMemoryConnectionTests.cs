@@ -159,6 +159,33 @@ public class InMemoryConnectionTests
         Assert.That(received, Is.EqualTo(2000 * line.Length));
     }
 
+    [TestCase(13, 128 * 1024)]
+    [TestCase(4096, 1024 * 1024)]
+    public async Task Megabytes_ThroughASmallWindow_ArriveIntactAndInOrder(int transferCapacity, int length)
+    {
+        var options = new ConnectionOptions { HighWaterMark = 8192, LowWaterMark = 1024 };
+        await using var pair = InMemoryConnection.CreatePair(options, transferCapacity);
+        var payload = Loopback.Pattern(length, seed: transferCapacity);
+
+        var sending = Task.Run(async () =>
+        {
+            // Writes of uneven sizes, drained whenever the writer pauses: the window is far smaller than a write.
+            for (int offset = 0, size = 1; offset < payload.Length; offset += size, size = size * 3 % 10_007 + 1)
+            {
+                size = Math.Min(size, payload.Length - offset);
+                pair.Client.Writer.Write(payload.AsSpan(offset, size));
+                await pair.Client.Writer.DrainAsync();
+            }
+
+            pair.Client.Writer.WriteEof();
+        });
+        var received = await pair.Server.Reader.ReadAsync(-1).Within();
+        await sending.Within();
+
+        Assert.That(received.Length, Is.EqualTo(payload.Length));
+        Assert.That(received.Span.SequenceEqual(payload), Is.True, "same bytes, same order");
+    }
+
     [Test]
     public void CreatePair_RejectsBadArguments()
     {

@@ -83,6 +83,26 @@ public class MarbleHandlerTests : ReactiveTest
     }
 
     [Test]
+    public void ReadmeExample_AnswersEachLine_AtTheTickItArrived() // the README's marble example, verbatim
+    {
+        var scheduler = new TestScheduler();
+        var connection = scheduler.CreateConnection(
+            OnNext(100, "PING\r\n"),
+            OnNext(200, "PI"), OnNext(250, "NG\r\nQUIT\r\n"));
+        using var handler = PingServer(connection.Connection, scheduler); // your handler, push style
+
+        scheduler.Start();
+
+        Assert.That(connection.WrittenLines, Is.EqualTo(new[]
+        {
+            OnNext(100, "+PONG"),
+            OnNext(250, "+PONG"),
+            OnNext(250, "+BYE"),
+            OnCompleted<string>(250), // the handler closed the connection
+        }));
+    }
+
+    [Test]
     public void PushHandler_IdleConnection_IsClosedByTheTimeout_InVirtualTime()
     {
         var scheduler = new TestScheduler();
@@ -156,6 +176,38 @@ public class MarbleHandlerTests : ReactiveTest
         // An abort reaches the peer as a reset, exactly what a socket peer would read.
         var seenByPeer = written[2].Value.Exception as IOException;
         Assert.That((seenByPeer?.InnerException as System.Net.Sockets.SocketException)?.SocketErrorCode, Is.EqualTo(System.Net.Sockets.SocketError.ConnectionReset));
+    }
+
+    [Test]
+    public async Task PullHandler_CloseRequestedAtTick500_SaysGoodbyeAndClosesThen()
+    {
+        var scheduler = new TestScheduler();
+        var connection = scheduler.CreateConnection(OnNext(100, "a\n"));
+        var handling = connection.Start(static async (reader, writer) =>
+        {
+            try
+            {
+                await foreach (var line in reader.ReadLinesAsync(writer.CloseRequested))
+                {
+                    writer.Write(line);
+                }
+            }
+            catch (OperationCanceledException) when (writer.CloseRequested.IsCancellationRequested)
+            {
+                writer.WriteLine("bye");
+            }
+        });
+        scheduler.ScheduleAbsolute(500, () => connection.RequestClose()); // what a server's ShutdownAsync does
+
+        scheduler.Start();
+
+        await handling.WaitAsync(Sockets.Loopback.Timeout);
+        Assert.That(connection.WrittenLines, Is.EqualTo(new[]
+        {
+            OnNext(100, "a"),
+            OnNext(500, "bye"),
+            OnCompleted<string>(500),
+        }));
     }
 
     [Test]
