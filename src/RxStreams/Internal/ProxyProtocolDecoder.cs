@@ -22,8 +22,9 @@ namespace RxStreams.Internal;
 /// <para>
 /// Everything that does not match the specification exactly is refused with <see cref="ProxyProtocolException"/>: a bare
 /// CR or LF, a missing CRLF in the first 107 bytes, double spaces, leading zeros, a v2 version other than 2, unassigned
-/// commands, families or protocols, an address block too short for its family, TLVs that overrun the header, or a v2
-/// header longer than the configured maximum (checked from its 16-byte prefix, before the rest is buffered).
+/// commands, families or protocols, an address block too short for its family, TLVs that overrun the header, a CRC32C
+/// TLV that does not match, or a v2 header longer than the configured maximum (checked from its 16-byte prefix, before
+/// the rest is buffered).
 /// </para>
 /// </remarks>
 internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
