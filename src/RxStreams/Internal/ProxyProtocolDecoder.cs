@@ -22,8 +22,9 @@ namespace RxStreams.Internal;
 /// <para>
 /// Everything that does not match the specification exactly is refused with <see cref="ProxyProtocolException"/>: a bare
 /// CR or LF, a missing CRLF in the first 107 bytes, double spaces, leading zeros, a v2 version other than 2, unassigned
-/// commands, families or protocols, an address block too short for its family, TLVs that overrun the header, or a v2
-/// header longer than the configured maximum (checked from its 16-byte prefix, before the rest is buffered).
+/// commands, families or protocols, an address block too short for its family, TLVs that overrun the header, a CRC32C
+/// TLV that does not match, or a v2 header longer than the configured maximum (checked from its 16-byte prefix, before
+/// the rest is buffered).
 /// </para>
 /// </remarks>
 internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
@@ -41,6 +42,7 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
     public const int MinMaxHeaderLength = V2PrefixLength + 216;
 
     private const int UnixPathLength = 108;
+    private const byte Crc32CType = 0x03;
 
     private readonly int _maxHeaderLength;
     private int _version; // 0 while the signature is not yet known
@@ -335,6 +337,14 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
         var transport = local ? ProxyProtocolTransport.Unspecified : (ProxyProtocolTransport)protocolCode;
         // TLVs follow a known address block only: after LOCAL or an unspecified family, the whole block is skipped unread.
         var tlvs = hasAddresses ? ParseTlvs(memory[(V2PrefixLength + addressLength)..length]) : [];
+        foreach (var tlv in tlvs)
+        {
+            if (tlv.Type == Crc32CType)
+            {
+                VerifyCrc32C(buffer[..length], tlv.Value.Span);
+            }
+        }
+
         return new ProxyProtocolHeader(2, local ? ProxyProtocolCommand.Local : ProxyProtocolCommand.Proxy, family, transport, source, destination, tlvs, length, hasAddresses);
     }
 
@@ -373,6 +383,45 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
 
         string text = Encoding.UTF8.GetString(name);
         return new UnixDomainSocketEndPoint(isAbstract ? "\0" + text : text);
+    }
+
+    /// <summary>
+    /// PP2_TYPE_CRC32C: the spec says a receiver that supports it must check it, so we do: CRC-32C (RFC 4960 appendix B)
+    /// of the whole header with the checksum's 4 bytes taken as zero, sent in network byte order.
+    /// </summary>
+    private static void VerifyCrc32C(ReadOnlySpan<byte> header, ReadOnlySpan<byte> value)
+    {
+        if (value.Length != 4)
+        {
+            throw new ProxyProtocolException($"The PROXY protocol v2 CRC32C record has {value.Length} bytes; it must have 4.");
+        }
+
+        // Where the value sits in the header: TLV values are copied, so find it by content at a TLV position instead.
+        uint expected = BinaryPrimitives.ReadUInt32BigEndian(value);
+        int at = FindCrcValueOffset(header);
+        uint crc = 0xFFFFFFFF;
+        for (int i = 0; i < header.Length; i++)
+        {
+            crc = System.Numerics.BitOperations.Crc32C(crc, i >= at && i < at + 4 ? (byte)0 : header[i]);
+        }
+
+        if (~crc != expected)
+        {
+            throw new ProxyProtocolException($"The PROXY protocol v2 header's CRC32C is 0x{expected:X8} but its bytes give 0x{~crc:X8}.");
+        }
+    }
+
+    /// <summary>The offset of the first CRC32C record's value in a v2 header already known to be well formed.</summary>
+    private static int FindCrcValueOffset(ReadOnlySpan<byte> header)
+    {
+        int familyCode = header[13] >> 4;
+        int at = V2PrefixLength + familyCode switch { 1 => 12, 2 => 36, _ => 2 * UnixPathLength };
+        while (header[at] != Crc32CType)
+        {
+            at += 3 + BinaryPrimitives.ReadUInt16BigEndian(header[(at + 1)..]);
+        }
+
+        return at + 3;
     }
 
     /// <summary>The TLV records after the addresses; each must fit. Copied once, so the header does not pin a receive buffer.</summary>

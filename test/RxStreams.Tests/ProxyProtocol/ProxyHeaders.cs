@@ -51,5 +51,28 @@ internal static class ProxyHeaders
         return bytes;
     }
 
+    /// <summary>
+    /// <paramref name="header"/> (a v2 header whose last TLV is a 4-byte CRC32C record) with its checksum filled in:
+    /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, RFC 4960 appendix B) over the header with the value zeroed,
+    /// computed bit by bit here so the test does not share the library's code.
+    /// </summary>
+    public static byte[] WithCrc32C(byte[] header)
+    {
+        var copy = (byte[])header.Clone();
+        copy.AsSpan(copy.Length - 4).Clear();
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in copy)
+        {
+            crc ^= b;
+            for (int bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F63B78 : crc >> 1;
+            }
+        }
+
+        BinaryPrimitives.WriteUInt32BigEndian(copy.AsSpan(copy.Length - 4), ~crc);
+        return copy;
+    }
+
     private static byte[] Port(int port) => [(byte)(port >> 8), (byte)port];
 }

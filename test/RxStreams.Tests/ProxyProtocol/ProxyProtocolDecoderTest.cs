@@ -346,6 +346,21 @@ public class ProxyProtocolDecoderTest
         Assert.That(Refuse(V2Tcp(V4Source, V4Destination, [0x02, 0x00])).Message, Does.Contain("cut short"));
     }
 
+    [Test]
+    public void V2_Crc32C_Verified()
+    {
+        var good = WithCrc32C(V2Tcp(V4Source, V4Destination, Tlv(0x05, Ascii("id-1")), Tlv(0x03, new byte[4])));
+        var bad = (byte[])good.Clone();
+        bad[17] ^= 1; // one address bit flipped after the checksum was computed
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Decode(good).FindTlv(0x03)!.Value.Length, Is.EqualTo(4));
+            Assert.That(Refuse(bad).Message, Does.Contain("CRC32C"));
+            Assert.That(Refuse(V2Tcp(V4Source, V4Destination, Tlv(0x03, new byte[3]))).Message, Does.Contain("must have 4"));
+        });
+    }
+
     [TestCase((byte)0x11, "version 1")]
     [TestCase((byte)0x31, "version 3")]
     public void V2_VersionOtherThan2_Refused(byte versionCommand, string said)
@@ -415,6 +430,7 @@ public class ProxyProtocolDecoderTest
             V2Tcp(V6Source, V6Destination, Tlv(0x01, Ascii("h2")), Tlv(0x05, [9, 9])),
             V2(0x1, 0x31, [.. SunPath("/a"), .. SunPath("/b")]),
             V2(0x0, 0x00, []),
+            WithCrc32C(V2Tcp(V6Source, V6Destination, Tlv(0x03, new byte[4]))),
         ];
 
         foreach (var header in headers)
