@@ -20,7 +20,8 @@ internal static class CommandLine
 
         --host defaults to 127.0.0.1. Servers run until Ctrl+C.
         echo and proxy also take --idle-timeout SECONDS (abort a connection silent that long) and
-        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time); off by default.
+        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time) and
+        --max-connections N (accept no more while N are open); all off by default.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -114,7 +115,9 @@ internal static class CommandLine
         public TimeSpan? FrameTimeout { get; private set; }
 
         /// <summary>The server settings the flags ask for (the defensive timeouts of issue 7).</summary>
-        public ServerOptions ServerOptions() => new() { IdleTimeout = IdleTimeout, FrameTimeout = FrameTimeout };
+        public int? MaxConnections { get; private set; }
+
+        public ServerOptions ServerOptions() => new() { IdleTimeout = IdleTimeout, FrameTimeout = FrameTimeout, MaxConnections = MaxConnections };
 
         public static Options Parse(ReadOnlySpan<string> args)
         {
@@ -152,6 +155,12 @@ internal static class CommandLine
                         break;
                     case "--frame-timeout":
                         options.FrameTimeout = Seconds(args, ref i);
+                        break;
+                    case "--max-connections":
+                        string count = Value(args, ref i);
+                        options.MaxConnections = int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int max) && max > 0
+                            ? max
+                            : throw new UsageException($"invalid connection count '{count}'");
                         break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");

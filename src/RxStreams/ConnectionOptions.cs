@@ -128,7 +128,7 @@ public partial class ConnectionOptions
 }
 
 /// <summary>Settings of a server and of every connection it accepts (asyncio's <c>start_server</c> keyword arguments).</summary>
-public sealed class ServerOptions : ConnectionOptions
+public sealed partial class ServerOptions : ConnectionOptions
 {
     private int _backlog = 100;
 
