@@ -28,7 +28,8 @@ internal static class CommandLine
         the server's certificate against the system's roots and --sni (default: the host; required with --unix);
         --insecure turns every check off (tests only).
         echo and proxy also take --idle-timeout SECONDS (abort a connection silent that long) and
-        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time); off by default.
+        --frame-timeout SECONDS (abort one that starts a line and does not finish it in time) and
+        --max-connections N (accept no more while N are open); all off by default.
         """;
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
@@ -139,6 +140,8 @@ internal static class CommandLine
 
         public TimeSpan? FrameTimeout { get; private set; }
 
+        public int? MaxConnections { get; private set; }
+
         public static Options Parse(ReadOnlySpan<string> args)
         {
             var options = new Options();
@@ -193,6 +196,12 @@ internal static class CommandLine
                         break;
                     case "--frame-timeout":
                         options.FrameTimeout = Seconds(args, ref i);
+                        break;
+                    case "--max-connections":
+                        string count = Value(args, ref i);
+                        options.MaxConnections = int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out int max) && max > 0
+                            ? max
+                            : throw new UsageException($"invalid connection count '{count}'");
                         break;
                     case var flag when flag.StartsWith("--", StringComparison.Ordinal):
                         throw new UsageException($"unknown option '{flag}'");
@@ -272,6 +281,7 @@ internal static class CommandLine
             ProxyProtocol = ProxyProtocol ? ProxyProtocolMode.Required : ProxyProtocolMode.Off,
             IdleTimeout = IdleTimeout,
             FrameTimeout = FrameTimeout,
+            MaxConnections = MaxConnections,
         };
 
         public int RequirePort() => Port ?? throw new UsageException("--port is required");

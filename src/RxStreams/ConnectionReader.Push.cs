@@ -23,13 +23,20 @@ public sealed partial class ConnectionReader
         PushSubscription? runAfter = null;
         if (!TryAcquire())
         {
-            // Only a subscription that was disposed and is still winding down may be queued behind.
+            // Only a subscription that was disposed and is still winding down may be queued behind. Its completion is
+            // read once: it can finish between two reads, and a decision made on two different answers refused a
+            // consumer that came after a clean dispose.
             runAfter = Volatile.Read(ref _lastPush);
-            if (runAfter is { IsDisposed: true, IsCompleted: true } && TryAcquire())
+            bool refused = runAfter is not { IsDisposed: true };
+            if (!refused && runAfter!.IsCompleted)
             {
-                runAfter = null; // it released the reader just after our first try
+                // It released the reader (before completing) just after our first try: the reader is free unless
+                // someone else took it meanwhile.
+                refused = !TryAcquire();
+                runAfter = null;
             }
-            else if (runAfter is not { IsDisposed: true, IsCompleted: false })
+
+            if (refused)
             {
                 observer.OnError(ThrowHelper.CreateSecondConsumer());
                 return PushSubscription.Nothing;

@@ -330,6 +330,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             Socket socket;
             try
             {
+                await WaitForConnectionSlotAsync(token).ConfigureAwait(false);
                 socket = await listener.Socket.AcceptAsync(token).ConfigureAwait(false);
             }
             catch (Exception) when (IsClosed || token.IsCancellationRequested)
@@ -433,6 +434,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     {
         if (_connections.Remove(connection))
         {
+            OnConnectionSlotFreed();
             CompleteIfIdle();
         }
     }

@@ -225,6 +225,26 @@ public class TimeoutTests
     }
 
     [Test]
+    public async Task IdleTimeout_OnAClientConnection_VirtualTime_ServerThatNeverAnswers()
+    {
+        // The options are ConnectionOptions, so a client gets the same defence against a server that hangs.
+        var scheduler = new TestScheduler();
+        using var listener = Loopback.Listen();
+        var accepting = listener.AcceptAsync();
+        var connection = await Streams.OpenConnectionAsync("127.0.0.1", ((System.Net.IPEndPoint)listener.LocalEndPoint!).Port,
+            new ConnectionOptions { IdleTimeout = Idle, Scheduler = scheduler }).Within();
+        using var server = await accepting.Within();
+        connection.Writer.Write(Loopback.Bytes("request\n"));
+        await connection.Writer.DrainAsync().Within();
+        Assert.That(Loopback.Text(await server.ReceiveExactlyAsync(8)), Is.EqualTo("request\n"));
+        var reply = connection.Reader.ReadLineAsync().AsTask();
+
+        scheduler.AdvanceBy(Idle.Ticks);
+        Assert.That(async () => await reply.Within(), Throws.InstanceOf<TimeoutException>());
+        await connection.Closed.Within();
+    }
+
+    [Test]
     public async Task FrameTimeout_RealTime_SlowlorisIsCutWhileAPromptClientIsServed()
     {
         var options = new ServerOptions { FrameTimeout = TimeSpan.FromMilliseconds(300) };
