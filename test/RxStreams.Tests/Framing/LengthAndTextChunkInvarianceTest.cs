@@ -164,7 +164,7 @@ public class LengthAndTextChunkInvarianceTest
             {
                 var layout = RandomLayout(random);
                 var input = LengthInput(random, layout);
-                var (expected, skips) = Models.LengthPrefixed(input, layout, skip);
+                var expected = ReferenceModels.LengthField(input, layout, policy, out int skips);
                 return new Case($"LengthPrefixed({Describe(layout)}, {policy})", input, s => s.LengthPrefixed(layout, policy).Select(S), expected, skips);
             }
 
@@ -173,7 +173,7 @@ public class LengthAndTextChunkInvarianceTest
             {
                 int max = random.Next(1, 12);
                 var input = VarintInput(random, max);
-                var (expected, skips) = Models.Varint(input, max, skip);
+                var expected = ReferenceModels.Varint(input, max, policy, out int skips);
                 return new Case($"VarintPrefixed({max}, {policy})", input, s => s.VarintPrefixed(max, policy).Select(S), expected, skips);
             }
 
@@ -181,7 +181,7 @@ public class LengthAndTextChunkInvarianceTest
             {
                 int limit = random.Next(1, 9);
                 var input = SeparatedInput(random, ["\n"], limit, "ab\r");
-                var (expected, skips) = Models.SeparatedSkip(input, ["\n"], limit, emitPartial: true);
+                var expected = ReferenceModels.SeparatedSkip(input, ["\n"], limit, emitPartial: true, out int skips);
                 return new Case($"Lines({limit}, Skip)", input, s => s.Lines(limit, OverflowPolicy.Skip).Select(S), expected, skips);
             }
 
@@ -191,7 +191,7 @@ public class LengthAndTextChunkInvarianceTest
                 var separators = SeparatorSets[random.Next(SeparatorSets.Length)];
                 var input = SeparatedInput(random, separators, limit, "abSEP\r\nBC;");
                 var memories = separators.Select(static s => B(s)).ToArray();
-                var (expected, skips) = Models.SeparatedSkip(input, separators, limit, emitPartial: false);
+                var expected = ReferenceModels.SeparatedSkip(input, separators, limit, emitPartial: false, out int skips);
                 return new Case($"Until([{string.Join(",", separators.Select(Show))}], {limit}, Skip)", input, s => s.Until(memories, limit, OverflowPolicy.Skip).Select(S), expected, skips);
             }
 
@@ -362,192 +362,5 @@ public class LengthAndTextChunkInvarianceTest
         }
 
         return builder.ToString();
-    }
-
-    /// <summary>Naive models with the whole input in one string (Latin-1, one char per byte).</summary>
-    private static class Models
-    {
-        public static (Outcome Outcome, int Skips) LengthPrefixed(string input, LengthFieldOptions o, bool skip)
-        {
-            var frames = new List<string>();
-            int header = o.LengthFieldOffset + o.LengthFieldSize;
-            int skips = 0;
-            long pos = 0;
-            while (pos < input.Length)
-            {
-                string rest = input[(int)pos..];
-                if (rest.Length < header)
-                {
-                    return (new Outcome(frames, false, new IncompleteReadException(B(rest), null)), skips);
-                }
-
-                ulong value = 0;
-                for (int i = 0; i < o.LengthFieldSize; i++)
-                {
-                    int index = o.BigEndian ? i : o.LengthFieldSize - 1 - i;
-                    value = (value << 8) | rest[o.LengthFieldOffset + index];
-                }
-
-                Int128 body = (Int128)value + o.LengthAdjustment;
-                if (body < 0)
-                {
-                    return (new Outcome(frames, false, new InvalidDataException()), skips);
-                }
-
-                Int128 total = body + header;
-                if (total > o.MaxFrameLength)
-                {
-                    if (!skip)
-                    {
-                        return (new Outcome(frames, false, new LimitOverrunException("too long", (long)Int128.Min(total, long.MaxValue))), skips);
-                    }
-
-                    skips++;
-                    if (total >= rest.Length)
-                    {
-                        break;
-                    }
-
-                    pos += (long)total;
-                    continue;
-                }
-
-                if (o.InitialBytesToStrip > total)
-                {
-                    return (new Outcome(frames, false, new InvalidDataException()), skips);
-                }
-
-                if (rest.Length < total)
-                {
-                    return (new Outcome(frames, false, new IncompleteReadException(B(rest), (long)total)), skips);
-                }
-
-                frames.Add(rest[o.InitialBytesToStrip..(int)total]);
-                pos += (long)total;
-            }
-
-            return (new Outcome(frames, true, null), skips);
-        }
-
-        public static (Outcome Outcome, int Skips) Varint(string input, int max, bool skip)
-        {
-            var frames = new List<string>();
-            int skips = 0;
-            int pos = 0;
-            while (pos < input.Length)
-            {
-                string rest = input[pos..];
-                ulong value = 0;
-                int length = 0;
-                for (int i = 0; i < Math.Min(rest.Length, 10); i++)
-                {
-                    int b = rest[i];
-                    if (i == 9 && b > 1)
-                    {
-                        return (new Outcome(frames, false, new InvalidDataException()), skips);
-                    }
-
-                    value |= (ulong)(b & 0x7F) << (7 * i);
-                    if ((b & 0x80) == 0)
-                    {
-                        length = i + 1;
-                        break;
-                    }
-                }
-
-                if (length == 0)
-                {
-                    return (new Outcome(frames, false, new IncompleteReadException(B(rest), null)), skips);
-                }
-
-                UInt128 total = (UInt128)value + (uint)length;
-                if (value > (ulong)max)
-                {
-                    if (!skip)
-                    {
-                        return (new Outcome(frames, false, new LimitOverrunException("too long", (long)UInt128.Min(total, long.MaxValue))), skips);
-                    }
-
-                    skips++;
-                    if (total >= (uint)rest.Length)
-                    {
-                        break;
-                    }
-
-                    pos += (int)total;
-                    continue;
-                }
-
-                if ((uint)rest.Length < total)
-                {
-                    return (new Outcome(frames, false, new IncompleteReadException(B(rest), (long)total)), skips);
-                }
-
-                frames.Add(rest[length..(int)total]);
-                pos += (int)total;
-            }
-
-            return (new Outcome(frames, true, null), skips);
-        }
-
-        /// <summary>readuntil / readline where an over-long frame is dropped through its separator, or through the end.</summary>
-        public static (Outcome Outcome, int Skips) SeparatedSkip(string input, IReadOnlyList<string> separators, int limit, bool emitPartial)
-        {
-            var frames = new List<string>();
-            int skips = 0;
-            int maxLength = separators.Max(static s => s.Length);
-            string rest = input;
-            while (true)
-            {
-                int bestEnd = -1, bestStart = -1, bestLength = int.MaxValue;
-                foreach (var separator in separators)
-                {
-                    int start = rest.IndexOf(separator, StringComparison.Ordinal);
-                    if (start < 0)
-                    {
-                        continue;
-                    }
-
-                    int end = start + separator.Length;
-                    if (bestEnd < 0 || end < bestEnd || (end == bestEnd && separator.Length < bestLength))
-                    {
-                        (bestEnd, bestStart, bestLength) = (end, start, separator.Length);
-                    }
-                }
-
-                if (bestEnd >= 0)
-                {
-                    if (bestStart > limit)
-                    {
-                        skips++;
-                    }
-                    else
-                    {
-                        frames.Add(rest[..bestEnd]);
-                    }
-
-                    rest = rest[bestEnd..];
-                    continue;
-                }
-
-                if (Math.Max(0, rest.Length + 1 - maxLength) > limit)
-                {
-                    return (new Outcome(frames, true, null), skips + 1); // an over-long frame cut by the end: dropped
-                }
-
-                if (rest.Length == 0)
-                {
-                    return (new Outcome(frames, true, null), skips);
-                }
-
-                if (emitPartial)
-                {
-                    frames.Add(rest);
-                    return (new Outcome(frames, true, null), skips);
-                }
-
-                return (new Outcome(frames, false, new IncompleteReadException(B(rest), null)), skips);
-            }
-        }
     }
 }

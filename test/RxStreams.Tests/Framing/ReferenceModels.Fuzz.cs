@@ -10,9 +10,15 @@ namespace RxStreams.Tests.Framing;
 internal static partial class ReferenceModels
 {
     /// <summary>Netty's <c>LengthFieldBasedFrameDecoder</c> as <see cref="LengthFieldOptions"/> documents it.</summary>
-    public static Outcome LengthField(string input, LengthFieldOptions options, OverflowPolicy overflow)
+    public static Outcome LengthField(string input, LengthFieldOptions options, OverflowPolicy overflow) =>
+        LengthField(input, options, overflow, out _);
+
+    /// <inheritdoc cref="LengthField(string, LengthFieldOptions, OverflowPolicy)"/>
+    /// <param name="skips">How many over-long frames <see cref="OverflowPolicy.Skip"/> dropped.</param>
+    public static Outcome LengthField(string input, LengthFieldOptions options, OverflowPolicy overflow, out int skips)
     {
         var frames = new List<string>();
+        skips = 0;
         int header = options.LengthFieldOffset + options.LengthFieldSize;
         long pos = 0;
         while (pos < input.Length)
@@ -44,6 +50,7 @@ internal static partial class ReferenceModels
                     return new Outcome(frames, false, new LimitOverrunException("too long", (long)Int128.Min(frameLength, long.MaxValue)));
                 }
 
+                skips++;
                 if (frameLength >= rest.Length)
                 {
                     return new Outcome(frames, true, null); // the input ends inside the skipped frame: a clean end
@@ -71,9 +78,15 @@ internal static partial class ReferenceModels
     }
 
     /// <summary>Protobuf's delimited format: a base-128 varint payload length (at most 10 bytes, 64 bits), then the payload.</summary>
-    public static Outcome Varint(string input, int maxFrameLength, OverflowPolicy overflow)
+    public static Outcome Varint(string input, int maxFrameLength, OverflowPolicy overflow) =>
+        Varint(input, maxFrameLength, overflow, out _);
+
+    /// <inheritdoc cref="Varint(string, int, OverflowPolicy)"/>
+    /// <param name="skips">How many over-long frames <see cref="OverflowPolicy.Skip"/> dropped.</param>
+    public static Outcome Varint(string input, int maxFrameLength, OverflowPolicy overflow, out int skips)
     {
         var frames = new List<string>();
+        skips = 0;
         long pos = 0;
         while (pos < input.Length)
         {
@@ -109,6 +122,7 @@ internal static partial class ReferenceModels
                     return new Outcome(frames, false, new LimitOverrunException("too long", (long)Int128.Min(frameLength, long.MaxValue)));
                 }
 
+                skips++;
                 if (frameLength >= rest.Length)
                 {
                     return new Outcome(frames, true, null);
@@ -135,34 +149,29 @@ internal static partial class ReferenceModels
     /// dropped through its separator; an unterminated rest too long to fit (search position past the limit) is dropped
     /// and the stream ends cleanly; otherwise the rest is the last line (<paramref name="emitPartial"/>) or incomplete.
     /// </summary>
-    public static Outcome SeparatedSkip(string input, IReadOnlyList<string> separators, int limit, bool emitPartial)
+    public static Outcome SeparatedSkip(string input, IReadOnlyList<string> separators, int limit, bool emitPartial) =>
+        SeparatedSkip(input, separators, limit, emitPartial, out _);
+
+    /// <inheritdoc cref="SeparatedSkip(string, IReadOnlyList{string}, int, bool)"/>
+    /// <param name="skips">How many over-long frames were dropped, the one cut by the end included.</param>
+    public static Outcome SeparatedSkip(string input, IReadOnlyList<string> separators, int limit, bool emitPartial, out int skips)
     {
         var frames = new List<string>();
+        skips = 0;
         int maxLength = separators.Max(static s => s.Length);
         string rest = input;
         while (true)
         {
-            int bestEnd = -1, bestStart = -1, bestLength = int.MaxValue;
-            foreach (var separator in separators)
-            {
-                int start = rest.IndexOf(separator, StringComparison.Ordinal);
-                if (start < 0)
-                {
-                    continue;
-                }
-
-                int end = start + separator.Length;
-                if (bestEnd < 0 || end < bestEnd || (end == bestEnd && separator.Length < bestLength))
-                {
-                    (bestEnd, bestStart, bestLength) = (end, start, separator.Length);
-                }
-            }
-
+            var (bestStart, bestEnd) = EarliestSeparator(rest, separators);
             if (bestEnd >= 0)
             {
                 if (bestStart <= limit)
                 {
                     frames.Add(rest[..bestEnd]);
+                }
+                else
+                {
+                    skips++;
                 }
 
                 rest = rest[bestEnd..];
@@ -171,6 +180,7 @@ internal static partial class ReferenceModels
 
             if (rest.Length + 1 - maxLength > limit)
             {
+                skips++; // an over-long frame cut by the end: dropped
                 return new Outcome(frames, true, null);
             }
 

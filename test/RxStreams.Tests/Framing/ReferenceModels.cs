@@ -14,23 +14,7 @@ internal static partial class ReferenceModels
         string rest = input;
         while (true)
         {
-            // Earliest end wins; on a tie the shortest separator (which starts later).
-            int bestEnd = -1, bestStart = -1, bestLength = int.MaxValue;
-            foreach (var separator in separators)
-            {
-                int start = rest.IndexOf(separator, StringComparison.Ordinal);
-                if (start < 0)
-                {
-                    continue;
-                }
-
-                int end = start + separator.Length;
-                if (bestEnd < 0 || end < bestEnd || (end == bestEnd && separator.Length < bestLength))
-                {
-                    (bestEnd, bestStart, bestLength) = (end, start, separator.Length);
-                }
-            }
-
+            var (bestStart, bestEnd) = EarliestSeparator(rest, separators);
             if (bestEnd >= 0)
             {
                 if (bestStart > limit)
@@ -112,5 +96,30 @@ internal static partial class ReferenceModels
         }
 
         return new Outcome(frames, true, null);
+    }
+
+    /// <summary>
+    /// Where the first frame of <paramref name="text"/> ends: the earliest separator end wins and, on a tie, the shortest
+    /// separator (which starts later). (-1, -1) when no separator occurs.
+    /// </summary>
+    public static (int Start, int End) EarliestSeparator(string text, IReadOnlyList<string> separators)
+    {
+        int bestEnd = -1, bestStart = -1, bestLength = int.MaxValue;
+        foreach (var separator in separators)
+        {
+            int start = text.IndexOf(separator, StringComparison.Ordinal);
+            if (start < 0)
+            {
+                continue;
+            }
+
+            int end = start + separator.Length;
+            if (bestEnd < 0 || end < bestEnd || (end == bestEnd && separator.Length < bestLength))
+            {
+                (bestEnd, bestStart, bestLength) = (end, start, separator.Length);
+            }
+        }
+
+        return (bestStart, bestEnd);
     }
 }
