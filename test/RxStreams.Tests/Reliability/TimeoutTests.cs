@@ -35,13 +35,8 @@ public class TimeoutTests
     [Test]
     public async Task IdleTimeout_VirtualTime_AbortsAQuietConnectionExactlyOnTime_AndActivityMovesTheDeadline()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { IdleTimeout = Idle, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = server.Subscribe(c => accepted.TrySetResult(c));
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var connection = await accepted.Task.Within();
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { IdleTimeout = Idle });
+        var (scheduler, client, connection) = (run.Scheduler, run.Client, run.Connection);
 
         scheduler.AdvanceBy(Idle.Ticks - 1);
         Assert.That(connection.Error, Is.Null, "not yet idle for the whole timeout");
@@ -62,19 +57,14 @@ public class TimeoutTests
         Assert.That(() => connection.Writer.Write(Loopback.Bytes("late")), Throws.InstanceOf<TimeoutException>(), "so does a later write");
         Assert.That(await PeerSeesEndAsync(client), Is.True, "the peer is disconnected");
         await connection.Closed.Within();
-        await WaitUntilAsync(() => server.ConnectionCount == 0, "the server forgets the connection");
+        await WaitUntilAsync(() => run.Server.ConnectionCount == 0, "the server forgets the connection");
     }
 
     [Test]
     public async Task IdleTimeout_VirtualTime_SendsCountAsActivity()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { IdleTimeout = Idle, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = server.Subscribe(c => accepted.TrySetResult(c));
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var connection = await accepted.Task.Within();
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { IdleTimeout = Idle });
+        var (scheduler, client, connection) = (run.Scheduler, run.Client, run.Connection);
 
         scheduler.AdvanceBy(Idle.Ticks / 2);
         connection.Writer.Write(Loopback.Bytes("tick"));
@@ -89,38 +79,28 @@ public class TimeoutTests
     [Test]
     public async Task IdleTimeout_VirtualTime_OneIdlePeerIsShed_OthersAndTheServerGoOn()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { IdleTimeout = Idle, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var connections = System.Threading.Channels.Channel.CreateUnbounded<StreamConnection>();
-        using var subscription = server.Subscribe(c => connections.Writer.TryWrite(c));
-        using var quiet = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var quietConnection = await connections.Reader.ReadAsync().AsTask().Within();
-        scheduler.AdvanceBy(Idle.Ticks / 2);
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { IdleTimeout = Idle });
+        var quietConnection = run.Connection;
+        run.Scheduler.AdvanceBy(Idle.Ticks / 2);
 
-        using var busy = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var busyConnection = await connections.Reader.ReadAsync().AsTask().Within();
-        scheduler.AdvanceBy(Idle.Ticks / 2);
+        var (busy, busyConnection) = await run.ConnectAsync();
+        using var busyClient = busy;
+        run.Scheduler.AdvanceBy(Idle.Ticks / 2);
 
         Assert.That(quietConnection.Error, Is.InstanceOf<TimeoutException>(), "idle since 0 s");
         Assert.That(busyConnection.Error, Is.Null, "idle only since 5 s");
-        Assert.That(server.IsServing, Is.True);
+        Assert.That(run.Server.IsServing, Is.True);
 
-        using var third = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var thirdConnection = await connections.Reader.ReadAsync().AsTask().Within();
+        var (third, thirdConnection) = await run.ConnectAsync();
+        using var thirdClient = third;
         Assert.That(thirdConnection.Error, Is.Null, "the server still accepts");
     }
 
     [Test]
     public async Task FrameTimeout_VirtualTime_Pull_SlowlorisLineIsCutWithItsBytesInPartial()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { FrameTimeout = Frame, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = server.Subscribe(c => accepted.TrySetResult(c));
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var connection = await accepted.Task.Within();
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { FrameTimeout = Frame });
+        var (scheduler, client, connection) = (run.Scheduler, run.Client, run.Connection);
 
         // A complete line, then a line that trickles: the clock runs from the moment the read waits inside the frame.
         await client.SendAllAsync("whole\nsl");
@@ -144,13 +124,8 @@ public class TimeoutTests
     [Test]
     public async Task FrameTimeout_VirtualTime_Push_FramesThatFinishInTimeFlow_TheStuckOneAbortsOnlyItsConnection()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { FrameTimeout = Frame, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var connections = System.Threading.Channels.Channel.CreateUnbounded<StreamConnection>();
-        using var subscription = server.Subscribe(c => connections.Writer.TryWrite(c));
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var connection = await connections.Reader.ReadAsync().AsTask().Within();
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { FrameTimeout = Frame });
+        var (scheduler, client, connection) = (run.Scheduler, run.Client, run.Connection);
         var lines = System.Threading.Channels.Channel.CreateUnbounded<string>();
         var ended = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var framing = connection.Reader.Lines().Subscribe(
@@ -175,21 +150,16 @@ public class TimeoutTests
         Assert.That(Loopback.Text(((IncompleteReadException)error!).Partial), Is.EqualTo("stuck"));
         Assert.That(error.InnerException, Is.InstanceOf<TimeoutException>());
 
-        using var second = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var secondConnection = await connections.Reader.ReadAsync().AsTask().Within();
+        var (second, secondConnection) = await run.ConnectAsync();
+        using var secondClient = second;
         Assert.That(secondConnection.Error, Is.Null, "the server keeps accepting");
     }
 
     [Test]
     public async Task FrameTimeout_VirtualTime_AQuietConnectionBetweenFramesIsNotAFrame()
     {
-        var scheduler = new TestScheduler();
-        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { FrameTimeout = Frame, Scheduler = scheduler }).Within();
-        await using var guard = AbortOnDispose(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = server.Subscribe(c => accepted.TrySetResult(c));
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0]);
-        var connection = await accepted.Task.Within();
+        await using var run = await VirtualTimeServer.StartAsync(new ServerOptions { FrameTimeout = Frame });
+        var (scheduler, client, connection) = (run.Scheduler, run.Client, run.Connection);
         var line = connection.Reader.ReadLineAsync().AsTask();
 
         scheduler.AdvanceBy(Frame.Ticks * 10);
