@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Sockets;
-using NUnit.Framework;
 using RxStreams.Tests.Interop;
 using RxStreams.Tests.Sockets;
 
@@ -11,22 +9,14 @@ namespace RxStreams.Tests.ProxyProtocol;
 /// directory and its frontend on 127.0.0.1 only, in front of a backend port. Killed on dispose.
 /// </summary>
 /// <remarks>Debian's <c>haproxy</c>, installed by <c>.ci/run</c>; a machine without it fails the test rather than skipping it.</remarks>
-internal sealed class HaproxyTcpProxy : IAsyncDisposable
+internal sealed class HaproxyTcpProxy : LocalProxyProcess
 {
-    private readonly ChildProcess _process;
-    private readonly DirectoryInfo _directory;
-
-    private HaproxyTcpProxy(ChildProcess process, DirectoryInfo directory, int port)
+    private HaproxyTcpProxy(Launch launch)
+        : base(launch)
     {
-        _process = process;
-        _directory = directory;
-        EndPoint = new IPEndPoint(IPAddress.Loopback, port);
     }
 
-    /// <summary>Where clients connect.</summary>
-    public IPEndPoint EndPoint { get; }
-
-    public string Transcript => _process.Transcript;
+    public string Transcript => Process.Transcript;
 
     /// <summary>
     /// Connects a raw client to the frontend. HAProxy prints its start-up line after binding but may start listening a
@@ -42,7 +32,7 @@ internal sealed class HaproxyTcpProxy : IAsyncDisposable
             {
                 return await Loopback.ConnectRawAsync(EndPoint);
             }
-            catch (SocketException error) when (error.SocketErrorCode == SocketError.ConnectionRefused && DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (SocketException error) when (error.SocketErrorCode == SocketError.ConnectionRefused && DateTime.UtcNow < deadline && !Process.HasExited)
             {
                 await Task.Delay(20);
             }
@@ -52,13 +42,16 @@ internal sealed class HaproxyTcpProxy : IAsyncDisposable
     /// <summary>Starts HAProxy; <paramref name="serverOptions"/> are appended to the backend's <c>server</c> line.</summary>
     public static async Task<HaproxyTcpProxy> StartAsync(int backendPort, string serverOptions, string frontendLines = "")
     {
-        string haproxy = ChildProcess.FindOnPath("haproxy")
-            ?? new[] { "/usr/sbin/haproxy", "/usr/local/sbin/haproxy" }.FirstOrDefault(File.Exists)
-            ?? throw new AssertionException("haproxy is not installed: this test needs Debian's haproxy (.ci/run installs it; here: apt-get install haproxy).");
-        var directory = Directory.CreateTempSubdirectory("rxstreams-haproxy-");
-        for (int attempt = 1; ; attempt++)
+        string haproxy = FindBinary("haproxy", ["/usr/sbin/haproxy", "/usr/local/sbin/haproxy"], "this test needs Debian's haproxy (.ci/run installs it; here: apt-get install haproxy).");
+        return new HaproxyTcpProxy(await LaunchAsync(new Launcher(haproxy, backendPort, serverOptions, frontendLines)));
+    }
+
+    private sealed class Launcher(string haproxy, int backendPort, string serverOptions, string frontendLines) : ILauncher
+    {
+        public string Name => "haproxy";
+
+        public async Task<ChildProcess> StartAsync(DirectoryInfo directory, int port)
         {
-            int port = FreePort();
             string config = Path.Combine(directory.FullName, "haproxy.cfg");
             await File.WriteAllTextAsync(config, $"""
                 defaults
@@ -76,37 +69,17 @@ internal sealed class HaproxyTcpProxy : IAsyncDisposable
                 """); // HAProxy insists on a final LF
 
             // -db: stay in the foreground; -V prints "Using epoll() ..." once the frontend is bound.
-            var process = ChildProcess.Start(haproxy, ["-f", config, "-db", "-V"], directory.FullName);
-            try
-            {
-                await process.WaitForLineAsync(static line => line.StartsWith("Using ", StringComparison.Ordinal) && line.Contains("polling mechanism", StringComparison.Ordinal));
-                return new HaproxyTcpProxy(process, directory, port);
-            }
-            catch (InvalidOperationException) when (attempt < 3 && process.Stderr.Contains("cannot bind", StringComparison.Ordinal))
-            {
-                await process.DisposeAsync(); // another process took the free port between our probe and HAProxy's bind
-            }
-            catch
-            {
-                string transcript = process.Transcript;
-                await process.DisposeAsync();
-                directory.Delete(recursive: true);
-                Assert.Fail($"haproxy did not start.\n{transcript}");
-                throw;
-            }
+            return ChildProcess.Start(haproxy, ["-f", config, "-db", "-V"], directory.FullName);
         }
-    }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _process.DisposeAsync();
-        _directory.Delete(recursive: true);
-    }
+        public async Task<bool> WaitUntilListeningAsync(ChildProcess process, DirectoryInfo directory)
+        {
+            await process.WaitForLineAsync(static line => line.StartsWith("Using ", StringComparison.Ordinal) && line.Contains("polling mechanism", StringComparison.Ordinal));
+            return true;
+        }
 
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+        public string FailureLog(ChildProcess process, DirectoryInfo directory) => process.Transcript;
+
+        public bool LostThePort(string failureLog) => failureLog.Contains("cannot bind", StringComparison.Ordinal);
     }
 }

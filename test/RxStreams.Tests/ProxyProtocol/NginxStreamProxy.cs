@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using RxStreams.Tests.Interop;
@@ -16,73 +14,53 @@ namespace RxStreams.Tests.ProxyProtocol;
 /// nginx is a Debian package that <c>.ci/run</c> installs (<c>nginx</c>, plus <c>libnginx-mod-stream</c> where the stream
 /// module is dynamic). A machine without it fails the test rather than skipping it.
 /// </remarks>
-internal sealed partial class NginxStreamProxy : IAsyncDisposable
+internal sealed partial class NginxStreamProxy : LocalProxyProcess
 {
-    private readonly ChildProcess _process;
-    private readonly DirectoryInfo _directory;
-
-    private NginxStreamProxy(ChildProcess process, DirectoryInfo directory, int port)
+    private NginxStreamProxy(Launch launch)
+        : base(launch)
     {
-        _process = process;
-        _directory = directory;
-        EndPoint = new IPEndPoint(IPAddress.Loopback, port);
     }
 
-    /// <summary>Where clients connect.</summary>
-    public IPEndPoint EndPoint { get; }
-
     /// <summary>The error log so far, for failure messages.</summary>
-    public string ErrorLog => ReadErrorLog(_directory);
+    public string ErrorLog => ReadErrorLog(Directory);
 
     public static async Task<NginxStreamProxy> StartAsync(int backendPort)
     {
-        string nginx = FindNginx();
+        string nginx = FindBinary("nginx", ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"], "this test needs Debian's nginx and libnginx-mod-stream (.ci/run installs them; here: apt-get install nginx libnginx-mod-stream).");
         string? module = await StreamModuleToLoadAsync(nginx);
-        var directory = Directory.CreateTempSubdirectory("rxstreams-nginx-");
-        for (int attempt = 1; ; attempt++)
-        {
-            int port = FreePort();
-            string config = Path.Combine(directory.FullName, "nginx.conf");
-            string pid = Path.Combine(directory.FullName, "nginx.pid");
-            File.Delete(pid);
-            await File.WriteAllTextAsync(config, Config(module, directory.FullName, port, backendPort));
-            var process = ChildProcess.Start(nginx, ["-p", directory.FullName + "/", "-c", config, "-e", Path.Combine(directory.FullName, "error.log")], directory.FullName);
+        return new NginxStreamProxy(await LaunchAsync(new Launcher(nginx, module, backendPort)));
+    }
 
-            // nginx writes its pid file after it has bound the listening socket: wait for that file or for an exit.
+    private sealed class Launcher(string nginx, string? module, int backendPort) : ILauncher
+    {
+        public string Name => "nginx";
+
+        public async Task<ChildProcess> StartAsync(DirectoryInfo directory, int port)
+        {
+            string config = Path.Combine(directory.FullName, "nginx.conf");
+            File.Delete(PidFile(directory));
+            await File.WriteAllTextAsync(config, Config(module, directory.FullName, port, backendPort));
+            return ChildProcess.Start(nginx, ["-p", directory.FullName + "/", "-c", config, "-e", Path.Combine(directory.FullName, "error.log")], directory.FullName);
+        }
+
+        /// <summary>nginx writes its pid file after it has bound the listening socket: wait for that file or for an exit.</summary>
+        public async Task<bool> WaitUntilListeningAsync(ChildProcess process, DirectoryInfo directory)
+        {
+            string pid = PidFile(directory);
             var deadline = DateTime.UtcNow + Loopback.Timeout;
             while (!File.Exists(pid) && !process.HasExited && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
 
-            if (File.Exists(pid) && !process.HasExited)
-            {
-                return new NginxStreamProxy(process, directory, port);
-            }
-
-            string log = ReadErrorLog(directory) + process.Transcript;
-            await process.DisposeAsync();
-            if (attempt < 3 && log.Contains("Address already in use", StringComparison.Ordinal))
-            {
-                continue; // another process took the free port between our probe and nginx's bind
-            }
-
-            directory.Delete(recursive: true);
-            Assert.Fail($"nginx did not start listening within {Loopback.Timeout}.\n{log}");
+            return File.Exists(pid) && !process.HasExited;
         }
-    }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _process.DisposeAsync();
-        try
-        {
-            _directory.Delete(recursive: true);
-        }
-        catch (IOException)
-        {
-            // a log file still held: the temp directory is cleaned up by the OS later
-        }
+        public string FailureLog(ChildProcess process, DirectoryInfo directory) => ReadErrorLog(directory) + process.Transcript;
+
+        public bool LostThePort(string failureLog) => failureLog.Contains("Address already in use", StringComparison.Ordinal);
+
+        private static string PidFile(DirectoryInfo directory) => Path.Combine(directory.FullName, "nginx.pid");
     }
 
     private static string Config(string? module, string directory, int port, int backendPort) => string.Create(CultureInfo.InvariantCulture, $$"""
@@ -105,11 +83,6 @@ internal sealed partial class NginxStreamProxy : IAsyncDisposable
         }
         """);
 
-    private static string FindNginx() =>
-        ChildProcess.FindOnPath("nginx")
-        ?? new[] { "/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx" }.FirstOrDefault(File.Exists)
-        ?? throw new AssertionException("nginx is not installed: this test needs Debian's nginx and libnginx-mod-stream (.ci/run installs them; here: apt-get install nginx libnginx-mod-stream).");
-
     /// <summary>The stream module's path when this nginx builds it as a dynamic module (Debian), null when it is built in.</summary>
     private static async Task<string?> StreamModuleToLoadAsync(string nginx)
     {
@@ -126,13 +99,6 @@ internal sealed partial class NginxStreamProxy : IAsyncDisposable
         string path = Path.Combine(modules, "ngx_stream_module.so");
         Assert.That(File.Exists(path), Is.True, $"{path} is missing: install libnginx-mod-stream (.ci/run does)");
         return path;
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static string ReadErrorLog(DirectoryInfo directory)
