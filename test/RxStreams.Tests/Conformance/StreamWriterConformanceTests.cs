@@ -44,16 +44,24 @@ public class StreamWriterConformanceTests
         return (connection, server);
     }
 
+    /// <summary>Sends the request and reads the whole answer: the status line with readline, then the rest with read().</summary>
+    private static async Task<(string StatusLine, string Body)> RequestAsync(StreamConnection connection)
+    {
+        connection.Writer.Write(Loopback.Bytes("GET / HTTP/1.0\r\n\r\n"));
+        string statusLine = Loopback.Text(await connection.Reader.ReadLineAsync().Within());
+        return (statusLine, Loopback.Text(await connection.Reader.ReadAsync().Within()));
+    }
+
     [Test] // test_open_connection, test_async_writer_api
     public async Task OpenConnection_ReadLineThenReadToEof()
     {
         using var listener = Loopback.Listen();
         var (connection, server) = await OpenToHttpPeerAsync(listener);
-        var (reader, writer) = connection;
+        var writer = connection.Writer;
 
-        writer.Write(Loopback.Bytes("GET / HTTP/1.0\r\n\r\n"));
-        Assert.That(Loopback.Text(await reader.ReadLineAsync().Within()), Is.EqualTo("HTTP/1.0 200 OK\r\n"));
-        Assert.That(Loopback.Text(await reader.ReadAsync().Within()), Does.EndWith("\r\n\r\nTest message"));
+        var (statusLine, rest) = await RequestAsync(connection);
+        Assert.That(statusLine, Is.EqualTo("HTTP/1.0 200 OK\r\n"));
+        Assert.That(rest, Does.EndWith("\r\n\r\nTest message"));
         writer.Close();
         await writer.WaitClosedAsync().Within();
         await server.Within();
@@ -64,10 +72,8 @@ public class StreamWriterConformanceTests
     {
         using var listener = Loopback.Listen();
         var (connection, server) = await OpenToHttpPeerAsync(listener);
-        var (reader, writer) = connection;
-        writer.Write(Loopback.Bytes("GET / HTTP/1.0\r\n\r\n"));
-        await reader.ReadLineAsync().Within();
-        await reader.ReadAsync().Within();
+        var writer = connection.Writer;
+        await RequestAsync(connection);
 
         Assert.That(writer.IsClosing, Is.False);
         writer.Close();
@@ -134,10 +140,8 @@ public class StreamWriterConformanceTests
     {
         using var listener = Loopback.Listen();
         var (connection, server) = await OpenToHttpPeerAsync(listener);
-        var (reader, writer) = connection;
-        writer.Write(Loopback.Bytes("GET / HTTP/1.0\r\n\r\n"));
-        await reader.ReadLineAsync().Within();
-        await reader.ReadAsync().Within();
+        var writer = connection.Writer;
+        await RequestAsync(connection);
 
         writer.Close();
 
