@@ -19,28 +19,23 @@ public class ChatSampleTests
         var (server, port) = await SampleProcess.StartAsync("RxStreams.Samples.Chat");
         await using (server)
         {
-            await using var alice = ChildProcess.Start(nc, ["-N", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], redirectStdin: true);
+            await using var alice = StartNetcat(nc, port);
             await alice.WaitForLineAsync(static l => l.Contains("Your nickname?", StringComparison.Ordinal));
-            await alice.StandardInput.WriteAsync("alice\n");
-            await alice.StandardInput.FlushAsync();
+            await SayAsync(alice, "alice\n");
             await alice.WaitForLineAsync(static l => l.StartsWith("Hello alice!", StringComparison.Ordinal));
 
-            await using var bob = ChildProcess.Start(nc, ["-N", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], redirectStdin: true);
+            await using var bob = StartNetcat(nc, port);
             await bob.WaitForLineAsync(static l => l.Contains("Your nickname?", StringComparison.Ordinal));
-            await bob.StandardInput.WriteAsync("ALICE\n"); // names are case-insensitive: taken
-            await bob.StandardInput.FlushAsync();
+            await SayAsync(bob, "ALICE\n"); // names are case-insensitive: taken
             await bob.WaitForLineAsync(static l => l == "ALICE is taken. Your nickname?");
-            await bob.StandardInput.WriteAsync("bob\n");
-            await bob.StandardInput.FlushAsync();
+            await SayAsync(bob, "bob\n");
             await bob.WaitForLineAsync(static l => l.StartsWith("Hello bob! In the room: alice, bob.", StringComparison.Ordinal));
             await alice.WaitForLineAsync(static l => l == "* bob joined");
 
-            await alice.StandardInput.WriteAsync("hello bob\n");
-            await alice.StandardInput.FlushAsync();
+            await SayAsync(alice, "hello bob\n");
             await bob.WaitForLineAsync(static l => l == "<alice> hello bob");
 
-            await bob.StandardInput.WriteAsync("/nick robert\nhi alice\n");
-            await bob.StandardInput.FlushAsync();
+            await SayAsync(bob, "/nick robert\nhi alice\n");
             await alice.WaitForLineAsync(static l => l == "* bob is now robert");
             await alice.WaitForLineAsync(static l => l == "<robert> hi alice");
 
@@ -93,6 +88,17 @@ public class ChatSampleTests
             talker.Writer.WriteText("/who\n");
             await ExpectLineAsync(talker, "In the room: talker");
         }
+    }
+
+    /// <summary>An <c>nc -N</c> client on the chat port: EOF on its stdin half-closes the connection.</summary>
+    private static ChildProcess StartNetcat(string nc, int port) =>
+        ChildProcess.Start(nc, ["-N", "127.0.0.1", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], redirectStdin: true);
+
+    /// <summary>Types <paramref name="text"/> into a netcat client and flushes it to the socket.</summary>
+    private static async Task SayAsync(ChildProcess client, string text)
+    {
+        await client.StandardInput.WriteAsync(text);
+        await client.StandardInput.FlushAsync();
     }
 
     private static async Task ExpectLineAsync(StreamConnection connection, string expected) =>
