@@ -184,18 +184,7 @@ internal static partial class ReferenceModels
                 return new Outcome(frames, true, null);
             }
 
-            if (rest.Length == 0)
-            {
-                return new Outcome(frames, true, null);
-            }
-
-            if (emitPartial)
-            {
-                frames.Add(rest);
-                return new Outcome(frames, true, null);
-            }
-
-            return new Outcome(frames, false, new IncompleteReadException(FramingTestKit.B(rest), null));
+            return Unterminated(frames, rest, emitPartial);
         }
     }
 }

@@ -33,18 +33,7 @@ internal static partial class ReferenceModels
                 return new Outcome(frames, false, new LimitOverrunException("Separator is not found, and chunk exceed the limit", offset));
             }
 
-            if (rest.Length == 0)
-            {
-                return new Outcome(frames, true, null);
-            }
-
-            if (emitPartial)
-            {
-                frames.Add(rest);
-                return new Outcome(frames, true, null);
-            }
-
-            return new Outcome(frames, false, new IncompleteReadException(FramingTestKit.B(rest), null));
+            return Unterminated(frames, rest, emitPartial);
         }
     }
 
@@ -121,5 +110,25 @@ internal static partial class ReferenceModels
         }
 
         return (bestStart, bestEnd);
+    }
+
+    /// <summary>
+    /// The end of separated input with no separator left in <paramref name="rest"/> (and within the limit): a clean end
+    /// when nothing is left, else the last line (readline) or an <see cref="IncompleteReadException"/> (readuntil).
+    /// </summary>
+    private static Outcome Unterminated(List<string> frames, string rest, bool emitPartial)
+    {
+        if (rest.Length == 0)
+        {
+            return new Outcome(frames, true, null);
+        }
+
+        if (emitPartial)
+        {
+            frames.Add(rest);
+            return new Outcome(frames, true, null);
+        }
+
+        return new Outcome(frames, false, new IncompleteReadException(FramingTestKit.B(rest), null));
     }
 }
