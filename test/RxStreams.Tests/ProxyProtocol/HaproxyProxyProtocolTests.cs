@@ -17,27 +17,9 @@ public class HaproxyProxyProtocolTests
     [Test]
     public async Task Haproxy_SendProxyV2_HandlerSeesTheClient_TheTlvs_BytesRoundTrip()
     {
-        var seen = new TaskCompletionSource<(object? Peer, ProxyProtocolHeader? Header)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var server = await Streams.StartServerAsync(
-            async (reader, writer) =>
-            {
-                seen.TrySetResult((writer.GetExtraInfo("peername"), writer.GetExtraInfo("proxy_header") as ProxyProtocolHeader));
-                await foreach (var chunk in reader.ReadChunksAsync())
-                {
-                    writer.Write(chunk.Span);
-                    await writer.DrainAsync();
-                }
-
-                writer.WriteEof();
-            },
-            "127.0.0.1",
-            0,
-            new ServerOptions { ProxyProtocol = ProxyProtocolMode.Required });
-        await using var guard = Loopback.Guard(server);
-        var errors = new List<Exception>();
-        using var errorLog = server.Errors.Subscribe(error => { lock (errors) { errors.Add(error); } });
+        await using var echo = await ProxiedEchoServer.StartAsync();
         await using var haproxy = await HaproxyTcpProxy.StartAsync(
-            server.Port(),
+            echo.Server.Port(),
             "send-proxy-v2 proxy-v2-options crc32c,unique-id",
             "unique-id-format rx-%cp");
 
@@ -48,7 +30,7 @@ public class HaproxyProxyProtocolTests
         client.Shutdown(SocketShutdown.Send);
         var echoed = await receiving;
 
-        var (peer, header) = await seen.Task.Within();
+        var (peer, _, header) = await echo.Seen.Within();
         var clientEnd = (IPEndPoint)client.LocalEndPoint!;
         Assert.Multiple(() =>
         {
@@ -59,10 +41,7 @@ public class HaproxyProxyProtocolTests
             Assert.That(Encoding.ASCII.GetString(header.FindTlv(0x05)!.Value.Span), Is.EqualTo($"rx-{clientEnd.Port}"), "the unique-id TLV");
             Assert.That(header.FindTlv(0x03)!.Value.Length, Is.EqualTo(4), "the CRC32C TLV, handed over unchecked");
             Assert.That(echoed.AsSpan().SequenceEqual(payload), Is.True, $"512 KiB round-trip ({echoed.Length} bytes back)");
-            lock (errors)
-            {
-                Assert.That(errors, Is.Empty);
-            }
+            Assert.That(echo.Errors, Is.Empty);
         });
     }
 

@@ -20,26 +20,8 @@ public partial class NginxProxyProtocolTests
     [Test]
     public async Task Nginx_InFrontOfALibraryServer_HandlerSeesTheRealClient_BytesRoundTrip()
     {
-        var seen = new TaskCompletionSource<(object? Peer, object? Proxy, ProxyProtocolHeader? Header)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var server = await Streams.StartServerAsync(
-            async (reader, writer) =>
-            {
-                seen.TrySetResult((writer.GetExtraInfo("peername"), writer.GetExtraInfo("proxy_peername"), writer.GetExtraInfo("proxy_header") as ProxyProtocolHeader));
-                await foreach (var chunk in reader.ReadChunksAsync())
-                {
-                    writer.Write(chunk.Span);
-                    await writer.DrainAsync();
-                }
-
-                writer.WriteEof();
-            },
-            "127.0.0.1",
-            0,
-            new ServerOptions { ProxyProtocol = ProxyProtocolMode.Required });
-        await using var guard = Loopback.Guard(server);
-        var errors = new List<Exception>();
-        using var errorLog = server.Errors.Subscribe(error => { lock (errors) { errors.Add(error); } });
-        await using var nginx = await NginxStreamProxy.StartAsync(server.Port());
+        await using var echo = await ProxiedEchoServer.StartAsync();
+        await using var nginx = await NginxStreamProxy.StartAsync(echo.Server.Port());
 
         using var client = await Loopback.ConnectRawAsync(nginx.EndPoint);
         var payload = Loopback.Pattern(1024 * 1024);
@@ -48,7 +30,7 @@ public partial class NginxProxyProtocolTests
         client.Shutdown(SocketShutdown.Send);
         var echoed = await receiving;
 
-        var (peer, proxy, header) = await seen.Task.Within();
+        var (peer, proxy, header) = await echo.Seen.Within();
         var clientEnd = (IPEndPoint)client.LocalEndPoint!;
         Assert.Multiple(() =>
         {
@@ -58,10 +40,7 @@ public partial class NginxProxyProtocolTests
             Assert.That(header!.Version, Is.EqualTo(1), "nginx sends the v1 text header");
             Assert.That(header.Destination, Is.EqualTo(nginx.EndPoint), "sockname is the address the client connected to: nginx's listener");
             Assert.That(echoed.AsSpan().SequenceEqual(payload), Is.True, $"1 MiB round-trips unchanged ({echoed.Length} bytes back)");
-            lock (errors)
-            {
-                Assert.That(errors, Is.Empty);
-            }
+            Assert.That(echo.Errors, Is.Empty);
         });
     }
 
