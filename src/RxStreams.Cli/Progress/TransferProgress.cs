@@ -10,7 +10,7 @@ namespace RxStreams.Cli.Progress;
 /// <see cref="DefaultPeriod"/> (a few times a second, whatever the rate), and only when the count moved, so a long
 /// idle <c>connect</c> writes nothing. On a terminal each refresh redraws one line in place (<c>\r</c>); elsewhere
 /// (<c>--progress</c> into a log or a test) each refresh is a line of its own, so nothing needs a terminal to read.
-/// <see cref="Complete"/> writes the final figures and a newline.
+/// <see cref="Complete"/> writes the final figures (unless the last refresh showed them) and ends the line.
 /// </summary>
 internal sealed class TransferProgress : IDisposable
 {
@@ -84,13 +84,25 @@ internal sealed class TransferProgress : IDisposable
         lock (_gate)
         {
             long sent = Volatile.Read(ref _sent);
-            if (_finished || (!final && sent == _shown))
+            if (_finished)
             {
                 return;
             }
 
-            _shown = sent;
             _finished = final;
+            if (sent == _shown)
+            {
+                // Nothing moved since the last refresh: say nothing twice; a terminal's line only needs ending.
+                if (final && _redrawInPlace)
+                {
+                    _error.WriteLine();
+                    _error.Flush();
+                }
+
+                return;
+            }
+
+            _shown = sent;
             string line = Describe(sent, _total, _scheduler.Now - _start);
             if (_redrawInPlace)
             {
