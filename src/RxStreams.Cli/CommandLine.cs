@@ -19,7 +19,8 @@ internal static class CommandLine
     public static async Task<int> RunAsync(string[] args, CliConsole console)
     {
         var root = RootCommandFactory.Create(console);
-        var parsed = root.Parse(args is ["help", .. var rest] ? [.. rest, "--help"] : args);
+        // No response files: '@name' stays a MESSAGE (as before), not "read the arguments from file 'name'".
+        var parsed = root.Parse(args is ["help", .. var rest] ? [.. rest, "--help"] : args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parsed.Errors.Count > 0)
         {
             // System.CommandLine's own report (errors, 'did you mean', the command's help), all on standard error.
