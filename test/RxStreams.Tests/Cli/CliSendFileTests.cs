@@ -111,6 +111,28 @@ public partial class CliSendFileTests
     }
 
     [Test]
+    public async Task Connect_AsProcess_StdinRedirectedFromAFile_KnowsTheTotal()
+    {
+        var content = Loopback.Pattern(FileSize, seed: 13);
+        var received = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await StartCollectorAsync(received);
+        string path = TempFile(content);
+        string cli = Path.Combine(TestContext.CurrentContext.TestDirectory, "RxStreams.Cli.dll");
+
+        // The shell opens the file as fd 0, as 'rxstreams connect ... < file' does for a user.
+        await using var connect = Interop.ChildProcess.Start(
+            Interop.ChildProcess.FindOnPath("bash")!,
+            ["-c", "exec \"$0\" \"$1\" connect --port \"$2\" --progress < \"$3\"", Interop.ChildProcess.DotnetHost(), cli, Port(server), path]);
+
+        Assert.That(await connect.WaitForExitAsync(), Is.Zero, connect.Transcript);
+        Assert.That(await received.Task.Within(), Is.EqualTo(content));
+        var progress = connect.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(progress, Has.All.Matches(ProgressLine()).And.Not.Empty, connect.Transcript);
+        Assert.That(progress[^1], Does.StartWith("3.0 MiB of 3.0 MiB (100%)"), "the size of the file behind stdin is known");
+        Assert.That(connect.StdoutLines, Is.EqualTo(new[] { $"received {FileSize}" }), connect.Transcript);
+    }
+
+    [Test]
     public async Task Connect_StdinOfUnknownLength_ShowsBytesSent_AndNoDisplayWithNoProgress()
     {
         var content = Loopback.Pattern(256 * 1024, seed: 11);
