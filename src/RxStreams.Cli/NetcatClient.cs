@@ -1,3 +1,6 @@
+using RxStreams.Cli.Options;
+using RxStreams.Cli.Progress;
+
 namespace RxStreams.Cli;
 
 /// <summary>
@@ -8,18 +11,15 @@ namespace RxStreams.Cli;
 /// </summary>
 internal static class NetcatClient
 {
-    public static async Task RunAsync(string? unixPath, string host, int port, TlsClientOptions? tls, Stream input, Stream output, CancellationToken cancellationToken)
+    public static async Task RunAsync(Target target, TlsClientOptions? tls, Stream input, Stream output, TransferProgress? progress, CancellationToken cancellationToken)
     {
-        var options = new ConnectionOptions { Tls = tls };
-        var connection = unixPath is null
-            ? await Streams.OpenConnectionAsync(host, port, options, cancellationToken).ConfigureAwait(false)
-            : await Streams.OpenUnixConnectionAsync(unixPath, options, cancellationToken).ConfigureAwait(false);
+        var connection = await target.ConnectAsync(new ConnectionOptions { Tls = tls }, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             var (reader, writer) = connection;
 
             // Standard input blocks a thread on most platforms: it gets its own, and is abandoned when the peer closes first.
-            var pump = Task.Run(() => PumpAsync(input, writer, cancellationToken), CancellationToken.None);
+            var pump = Task.Run(() => StreamPump.SendAllAsync(input, writer, progress, cancellationToken), CancellationToken.None);
             _ = pump.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
             await foreach (var chunk in reader.ReadChunksAsync(cancellationToken).ConfigureAwait(false))
@@ -28,23 +28,5 @@ internal static class NetcatClient
                 await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
         }
-    }
-
-    private static async Task PumpAsync(Stream input, ConnectionWriter writer, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            int read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            writer.Write(buffer.AsSpan(0, read));
-            await writer.DrainAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        writer.WriteEof();
     }
 }
