@@ -51,6 +51,7 @@ public sealed partial class ConnectionReader
         private readonly IObserver<ReadOnlyMemory<byte>> _observer;
         private readonly PushSubscription? _runAfter;
         private readonly bool _observerCopies; // reader.Subscribe(writer): chunks are copied and never retained
+        private readonly bool _recyclesArrays; // the observer copies chunks (a writer, or Lines() into a writer): pool the arrays
         private LazyCompletion _completion;
         private LazyCompletion _stopped;
         private int _disposed;
@@ -60,6 +61,7 @@ public sealed partial class ConnectionReader
             _reader = reader;
             _observer = observer;
             _observerCopies = observer is ConnectionWriter;
+            _recyclesArrays = _observerCopies || observer is IChunkCopier { CopiesChunks: true };
             _runAfter = runAfter;
         }
 
@@ -124,6 +126,7 @@ public sealed partial class ConnectionReader
         private async Task RunAsync()
         {
             var reader = _reader;
+            reader._buffer.RecyclesArrays = _recyclesArrays;
             try
             {
                 while (!IsDisposed)
@@ -167,15 +170,23 @@ public sealed partial class ConnectionReader
                         }
                     }
 
-                    var chunk = reader._buffer.Memory;
+                    // Lent, not given: the array goes back to the pool unless the observer turns out to keep a slice.
+                    var chunk = _recyclesArrays ? reader._buffer.Lend() : reader._buffer.Memory;
                     reader._buffer.Consume(chunk.Length);
                     var batch = WriteBatch.Enter();
+                    bool retained = true;
                     try
                     {
                         _observer.OnNext(chunk);
+                        retained = !_observerCopies && _observer is not IChunkCopier { RetainsNothing: true };
                     }
                     finally
                     {
+                        if (retained)
+                        {
+                            reader._buffer.MarkEscaped();
+                        }
+
                         batch.Exit();
                     }
 
@@ -197,6 +208,7 @@ public sealed partial class ConnectionReader
             }
             finally
             {
+                reader._buffer.RecyclesArrays = false;
                 reader.Release();
                 Dispose();
                 _completion.Complete();
