@@ -208,6 +208,11 @@ public sealed partial class ConnectionReader
             }
             finally
             {
+                if (_recyclesArrays)
+                {
+                    reader._buffer.ReleaseIfEmpty(); // at EOF the array would otherwise leave the pool for good
+                }
+
                 reader._buffer.RecyclesArrays = false;
                 reader.Release();
                 Dispose();
