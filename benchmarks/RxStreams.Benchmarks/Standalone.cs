@@ -10,6 +10,7 @@ namespace RxStreams.Benchmarks;
 /// <c>dotnet-trace</c> without the other in the same trace:
 /// <code>
 /// --serve NAME [lines|bulk]                           run one EchoServerCatalog server until stdin closes or Ctrl+C
+///                                                     (each stdin line prints allocated bytes and gen0 GC count)
 /// --load PORT [connections] [outstanding] [seconds]   line echo load against 127.0.0.1:PORT (default 1 64 10)
 /// --framing CLASS METHOD FRAMESIZE CHUNKSIZE [seconds] run one framing benchmark case in a loop (for perf record)
 /// </code>
@@ -41,8 +42,11 @@ internal static class Standalone
         };
         var stdinClosed = Task.Run(() =>
         {
+            // Any line on stdin asks for the process's allocation and GC counts (benchmarks/cpu-per-line.sh diffs them).
             while (Console.In.ReadLine() is not null)
             {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stats: allocated={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)}"));
+                output.Flush();
             }
         });
         await Task.WhenAny(stdinClosed, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(static _ => { }, TaskScheduler.Default));

@@ -58,6 +58,7 @@ public sealed partial class ConnectionReader
         private readonly IObserver<ReadOnlyMemory<byte>> _observer;
         private readonly PushSubscription? _runAfter;
         private readonly bool _observerCopies; // reader.Subscribe(writer): chunks are copied and never retained
+        private readonly bool _recyclesArrays; // the observer copies chunks (a writer, or Lines() into a writer): pool the arrays
         private LazyCompletion _completion;
         private LazyCompletion _stopped;
         private int _disposed;
@@ -67,6 +68,7 @@ public sealed partial class ConnectionReader
             _reader = reader;
             _observer = observer;
             _observerCopies = observer is ConnectionWriter;
+            _recyclesArrays = _observerCopies || observer is IChunkCopier { CopiesChunks: true };
             _runAfter = runAfter;
         }
 
@@ -131,6 +133,7 @@ public sealed partial class ConnectionReader
         private async Task RunAsync()
         {
             var reader = _reader;
+            reader._buffer.RecyclesArrays = _recyclesArrays;
             try
             {
                 while (!IsDisposed)
@@ -174,15 +177,23 @@ public sealed partial class ConnectionReader
                         }
                     }
 
-                    var chunk = reader._buffer.Memory;
+                    // Lent, not given: the array goes back to the pool unless the observer turns out to keep a slice.
+                    var chunk = _recyclesArrays ? reader._buffer.Lend() : reader._buffer.Memory;
                     reader._buffer.Consume(chunk.Length);
                     var batch = WriteBatch.Enter();
+                    bool retained = true;
                     try
                     {
                         _observer.OnNext(chunk);
+                        retained = !_observerCopies && _observer is not IChunkCopier { RetainsNothing: true };
                     }
                     finally
                     {
+                        if (retained)
+                        {
+                            reader._buffer.MarkEscaped();
+                        }
+
                         batch.Exit();
                     }
 
@@ -204,6 +215,12 @@ public sealed partial class ConnectionReader
             }
             finally
             {
+                if (_recyclesArrays)
+                {
+                    reader._buffer.ReleaseIfEmpty(); // at EOF the array would otherwise leave the pool for good
+                }
+
+                reader._buffer.RecyclesArrays = false;
                 reader.Release();
                 Dispose();
                 _completion.Complete();

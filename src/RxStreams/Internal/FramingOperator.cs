@@ -29,17 +29,25 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     public IDisposable Subscribe(IObserver<TFrame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog);
+        // Our own byte framers emit slices of their input and keep no other reference, so frames that go straight to a
+        // writer (which copies them) let a reader recycle its arrays; a custom decoder might keep its input.
+        bool copiesFrames = emitsOwnedMemory && observer is ConnectionWriter;
+        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog, copiesFrames);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
     // watchdog: the frame timeout of the connection whose reader is the source, if it has one.
-    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog)
-        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>
+    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog, bool copiesFrames)
+        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkCopier
     {
         private ReadBuffer _buffer;
         private bool _done;
+
+        public bool CopiesChunks => copiesFrames;
+
+        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array.
+        public bool RetainsNothing => copiesFrames && !_done && !IsDisposed && !_buffer.HasArray;
 
         public void OnNext(ReadOnlyMemory<byte> value)
         {

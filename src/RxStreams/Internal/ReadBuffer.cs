@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
@@ -20,6 +21,14 @@ namespace RxStreams.Internal;
 /// Anything else is copied once, on entry.
 /// </para>
 /// <para>
+/// The one exception to "never pooled": while <see cref="RecyclesArrays"/> is on (a push subscription whose observer
+/// copies every chunk and keeps nothing, such as <c>reader.Lines().Subscribe(writer)</c>), fresh arrays are rented from
+/// <see cref="ArrayPool{T}.Shared"/>, and an array goes back to the pool when it is released, but only if no slice of
+/// it was ever handed out except through <see cref="Lend"/> to such a consumer. Every <see cref="Memory"/> read, and
+/// <see cref="MarkEscaped"/>, revokes that for the current array, so an array whose slices anyone may keep is never
+/// reused (contract guarantee 1). This saves an allocation (and its zeroing) per wake of a busy line-echo connection.
+/// </para>
+/// <para>
 /// Not thread-safe: one reader, one decoder loop. A mutable struct, embedded in its owner to keep idle connections
 /// small: keep it in a non-readonly field and pass it by <see langword="ref"/>.
 /// </para>
@@ -36,12 +45,41 @@ internal struct ReadBuffer
     private int _start;
     private int _end;
     private int _writableEnd;
+    private bool _recyclable; // _array was rented and no slice of it escaped: releasing it returns it to the pool
+
+    /// <summary>
+    /// Whether new arrays are rented from the shared pool (and returned on release when nothing escaped): set by a
+    /// consumer that copies every chunk it is lent. Off by default.
+    /// </summary>
+    public bool RecyclesArrays { readonly get; set; }
+
+    /// <summary>Whether there is an array at all (an idle buffer has none).</summary>
+    public readonly bool HasArray => _array is not null;
 
     /// <summary>Number of unconsumed bytes.</summary>
     public readonly int Length => _end - _start;
 
-    /// <summary>The unconsumed bytes. Immutable and never reused: slices of it may be emitted as owned memory.</summary>
-    public readonly ReadOnlyMemory<byte> Memory => new(_array, _start, _end - _start);
+    /// <summary>
+    /// The unconsumed bytes. Immutable and never reused: slices of it may be emitted as owned memory, so reading this
+    /// keeps the current array out of the pool for good.
+    /// </summary>
+    public ReadOnlyMemory<byte> Memory
+    {
+        get
+        {
+            _recyclable = false;
+            return new(_array, _start, _end - _start);
+        }
+    }
+
+    /// <summary>
+    /// The unconsumed bytes, lent to a consumer that copies them before it returns and keeps no reference: the array may
+    /// still go back to the pool. Call <see cref="MarkEscaped"/> if the consumer turned out to keep something.
+    /// </summary>
+    public readonly ReadOnlyMemory<byte> Lend() => new(_array, _start, _end - _start);
+
+    /// <summary>A slice of the current array may be kept by someone: it must never be reused.</summary>
+    public void MarkEscaped() => _recyclable = false;
 
     /// <summary>Free space that a receive could fill without moving anything.</summary>
     public readonly int FreeSpace => _writableEnd - _end;
@@ -64,6 +102,7 @@ internal struct ReadBuffer
     {
         if (_start == _end)
         {
+            ReturnIfRecyclable();
             _array = null;
             _start = _end = _writableEnd = 0;
         }
@@ -155,6 +194,8 @@ internal struct ReadBuffer
 
         if (_start == _end)
         {
+            ReturnIfRecyclable();
+
             // Adopt: the space after the chunk is not ours (its producer may still fill it), so nothing is writable.
             _array = segment.Array;
             _start = segment.Offset;
@@ -172,6 +213,15 @@ internal struct ReadBuffer
         Append(data.Span);
     }
 
+    private void ReturnIfRecyclable()
+    {
+        if (_recyclable && _array is { } array)
+        {
+            _recyclable = false;
+            ArrayPool<byte>.Shared.Return(array);
+        }
+    }
+
     private void Grow(int extra)
     {
         int pending = Length;
@@ -183,8 +233,11 @@ internal struct ReadBuffer
 
         // Double for frames that keep growing (readexactly of a large n) so the copies stay linear overall.
         long size = Math.Max(wanted, Math.Min((long)pending * 2, Array.MaxLength));
-        var next = GC.AllocateUninitializedArray<byte>((int)size);
+        bool rent = RecyclesArrays && size <= MaxReceiveSize;
+        var next = rent ? ArrayPool<byte>.Shared.Rent((int)size) : GC.AllocateUninitializedArray<byte>((int)size);
         _array.AsSpan(_start, pending).CopyTo(next);
+        ReturnIfRecyclable(); // its pending bytes are copied; the rest went only to consumers that copied them
+        _recyclable = rent;
         _array = next;
         _start = 0;
         _end = pending;

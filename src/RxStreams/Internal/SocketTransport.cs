@@ -10,7 +10,10 @@ namespace RxStreams.Internal;
 /// awaits a zero-byte receive (the socket's own cached awaitable event args: no allocation, and cancelling it never
 /// loses bytes, since it reads none). Memory is taken only once data is there, sized by <see cref="Socket.Available"/>,
 /// so an idle connection holds no receive memory (Kestrel's <c>WaitForDataBeforeAllocatingBuffer</c>). While data
-/// keeps coming, receives go straight into the free space of the current array.
+/// keeps coming, receives go straight into the free space of the current array. When the consumer copies every chunk
+/// (<see cref="ReadBuffer.RecyclesArrays"/>, e.g. <c>reader.Lines().Subscribe(writer)</c>) the memory is a pooled array
+/// instead, taken after the wake and given back before the next wait, and the <c>Available</c> ioctl is skipped: a wake
+/// costs the zero-byte receive, one <c>recv</c> and the echo's <c>send</c>.
 /// </para>
 /// <para>
 /// Sends are a non-blocking <c>send</c>/<c>sendmsg</c> first (one gathered call for every queued segment); only the
@@ -88,12 +91,22 @@ internal sealed class SocketTransport : Transport
                     return -1;
                 }
 
-                available = _socket.Available;
+                if (buffer.RecyclesArrays)
+                {
+                    // The consumer copies every chunk and its arrays come back to the pool: no slice can pin an oversized
+                    // array, so skip asking how much is queued (an ioctl per wake) and receive into a pooled array.
+                    streaming = true;
+                    memory = buffer.GetFreeSpace(MinStreamingReceive, ReadBuffer.DefaultArraySize);
+                }
+                else
+                {
+                    available = _socket.Available;
 
-                // Exactly what is queued, so no memory is allocated that data will not fill. Zero available after a wake
-                // means the end of the input or an error: a one-byte receive tells which.
-                int wanted = Math.Clamp(available, 1, ReadBuffer.MaxReceiveSize);
-                memory = buffer.GetFreeSpace(wanted, wanted);
+                    // Exactly what is queued, so no memory is allocated that data will not fill (a kept frame pins its
+                    // array). Zero available after a wake means the end of the input or an error: a receive tells which.
+                    int wanted = Math.Clamp(available, 1, ReadBuffer.MaxReceiveSize);
+                    memory = buffer.GetFreeSpace(wanted, wanted);
+                }
             }
 
             _woken = false;

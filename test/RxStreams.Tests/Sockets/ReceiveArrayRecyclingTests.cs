@@ -1,0 +1,226 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using NUnit.Framework;
+using RxStreams.Framing;
+using RxStreams.Internal;
+
+namespace RxStreams.Tests.Sockets;
+
+/// <summary>
+/// A push chain that copies every chunk (<c>reader.Lines().Subscribe(writer)</c>) recycles its receive arrays through
+/// the shared pool; everything else keeps guarantee 1 (an emitted frame is never overwritten). The pool tests observe
+/// the pool on one thread (ArrayPool.Shared hands the last array returned on a thread back to that thread first).
+/// </summary>
+[TestFixture]
+[CancelAfter(60_000)]
+public class ReceiveArrayRecyclingTests
+{
+    [Test]
+    public void RecyclingBuffer_ArrayLentOnlyToCopiers_GoesBackToThePool()
+    {
+        var buffer = new ReadBuffer { RecyclesArrays = true };
+        var array = FillAndTakeArray(ref buffer, 100);
+
+        var lent = buffer.Lend();
+        buffer.Consume(lent.Length);
+        buffer.ReleaseIfEmpty();
+
+        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
+        ArrayPool<byte>.Shared.Return(rented);
+        Assert.That(rented, Is.SameAs(array), "released after lending only: the array is reused");
+    }
+
+    [Test]
+    public void RecyclingBuffer_ArrayReadThroughMemory_IsNeverPooled()
+    {
+        var buffer = new ReadBuffer { RecyclesArrays = true };
+        var array = FillAndTakeArray(ref buffer, 100);
+
+        var kept = buffer.Memory; // someone may keep this slice forever
+        buffer.Consume(kept.Length);
+        buffer.ReleaseIfEmpty();
+
+        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
+        ArrayPool<byte>.Shared.Return(rented);
+        Assert.That(rented, Is.Not.SameAs(array));
+        Assert.That(kept.Span.ToArray(), Is.EqualTo(Enumerable.Range(0, 100).Select(i => (byte)i).ToArray()));
+    }
+
+    [Test]
+    public void RecyclingBuffer_MarkEscaped_KeepsTheArrayOutOfThePool()
+    {
+        var buffer = new ReadBuffer { RecyclesArrays = true };
+        var array = FillAndTakeArray(ref buffer, 100);
+
+        var lent = buffer.Lend();
+        buffer.Consume(lent.Length);
+        buffer.MarkEscaped(); // the consumer kept a partial frame
+        buffer.ReleaseIfEmpty();
+
+        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
+        ArrayPool<byte>.Shared.Return(rented);
+        Assert.That(rented, Is.Not.SameAs(array));
+    }
+
+    [Test]
+    public void NonRecyclingBuffer_AllocatesAndNeverPools()
+    {
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100);
+        var lent = buffer.Lend();
+        buffer.Consume(lent.Length);
+        buffer.ReleaseIfEmpty();
+
+        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
+        ArrayPool<byte>.Shared.Return(rented);
+        Assert.That(rented, Is.Not.SameAs(array));
+    }
+
+    /// <summary>
+    /// Lines split at random points across many small sends, so the framer is often left holding a partial line in a
+    /// receive array: that array must not be recycled while it does (the echo would be corrupted), on several
+    /// connections at once so that a wrongly recycled array is quickly handed to another connection.
+    /// </summary>
+    [Test]
+    public async Task LinesIntoWriter_EchoesEveryByte_WhenLinesStraddleReceives()
+    {
+        var server = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var guard = Loopback.Guard(server);
+        using var subscription = server.Subscribe(c => c.Reader.Lines().Subscribe(c.Writer));
+        var port = server.Port();
+
+        var runs = Enumerable.Range(0, 4).Select(seed => Task.Run(() => EchoFragmentedAsync(port, seed)));
+        await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(50));
+    }
+
+    /// <summary>
+    /// The sharpest case: a partial line sits alone at the front of a receive array, and the next receive is large. If
+    /// that array went back to the pool, the large receive (on whichever connection rents it) would overwrite the
+    /// partial line before it is completed and echoed. Each round waits for the echo of the complete line sent with the
+    /// partial one, so the server has framed that chunk before the large one is sent.
+    /// </summary>
+    [Test]
+    public async Task LinesIntoWriter_PartialLineSurvivesALargeNextReceive()
+    {
+        var server = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var guard = Loopback.Guard(server);
+        using var subscription = server.Subscribe(c => c.Reader.Lines().Subscribe(c.Writer));
+
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(seed => Task.Run(async () =>
+        {
+            using var socket = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, server.Port()));
+            var bulk = Concat(MakeLines(new Random(seed), 150)); // about 15 KB of complete lines
+            for (int round = 0; round < 60; round++)
+            {
+                var head = Encoding.ASCII.GetBytes($"round {round}\n");
+                var partial = Encoding.ASCII.GetBytes($"partial-{seed}-{round}-");
+                await socket.SendAllAsync(head.Concat(partial).ToArray());
+                Assert.That(await socket.ReceiveExactlyAsync(head.Length), Is.EqualTo(head));
+
+                // The rest of the partial line, then many lines, in one send.
+                var rest = Encoding.ASCII.GetBytes("end\n").Concat(bulk).ToArray();
+                await socket.SendAllAsync(rest);
+                var expected = partial.Concat(rest).ToArray();
+                var echoed = await socket.ReceiveExactlyAsync(expected.Length);
+                Assert.That(Encoding.ASCII.GetString(echoed, 0, partial.Length + 4), Is.EqualTo(Encoding.ASCII.GetString(expected, 0, partial.Length + 4)), $"round {round}");
+                Assert.That(echoed.AsSpan().SequenceEqual(expected), Is.True, $"connection {seed}, round {round}");
+            }
+        }))).WaitAsync(TimeSpan.FromSeconds(50));
+    }
+
+    /// <summary>
+    /// Frames an observer keeps (not a writer: its slices escape) stay intact while other connections of the same process
+    /// echo through recycled arrays.
+    /// </summary>
+    [Test]
+    public async Task KeptLines_AreNeverOverwritten_WhileOtherConnectionsRecycle()
+    {
+        var echo = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var echoGuard = Loopback.Guard(echo);
+        using var echoing = echo.Subscribe(c => c.Reader.Lines().Subscribe(c.Writer));
+
+        var kept = new List<ReadOnlyMemory<byte>>();
+        var keptAll = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var keeper = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var keeperGuard = Loopback.Guard(keeper);
+        using var keeping = keeper.Subscribe(c => c.Reader.Lines().Subscribe(
+            line =>
+            {
+                lock (kept)
+                {
+                    kept.Add(line);
+                }
+            },
+            _ => keptAll.TrySetResult(),
+            () =>
+            {
+                keptAll.TrySetResult();
+                c.Writer.Close();
+            }));
+
+        var lines = MakeLines(new Random(99), 2_000);
+        using (var client = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, keeper.Port())))
+        {
+            await client.SendAllAsync(Concat(lines));
+            client.Shutdown(SocketShutdown.Send);
+            await keptAll.Task.Within();
+        }
+
+        // Keep the process's pool busy while the kept frames sit in memory.
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(seed => Task.Run(() => EchoFragmentedAsync(echo.Port(), 10 + seed))))
+            .WaitAsync(TimeSpan.FromSeconds(50));
+
+        lock (kept)
+        {
+            Assert.That(kept.Select(l => Encoding.ASCII.GetString(l.Span)), Is.EqualTo(lines.Select(Encoding.ASCII.GetString)));
+        }
+    }
+
+    private static async Task EchoFragmentedAsync(int port, int seed)
+    {
+        var random = new Random(seed);
+        var payload = Concat(MakeLines(random, 3_000));
+        using var socket = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, port));
+        var receiving = socket.ReceiveExactlyAsync(payload.Length);
+        for (int offset = 0; offset < payload.Length;)
+        {
+            int size = Math.Min(random.Next(1, 300), payload.Length - offset);
+            await socket.SendAllAsync(payload.AsMemory(offset, size));
+            offset += size;
+        }
+
+        var echoed = await receiving.Within();
+        Assert.That(echoed.AsSpan().SequenceEqual(payload), Is.True, $"connection {seed}: the echo differs from what was sent");
+    }
+
+    private static List<byte[]> MakeLines(Random random, int count) =>
+        Enumerable.Range(0, count).Select(i =>
+        {
+            var line = new byte[random.Next(1, 200)];
+            for (int j = 0; j < line.Length - 1; j++)
+            {
+                line[j] = (byte)('a' + ((i + j) % 26));
+            }
+
+            line[^1] = (byte)'\n';
+            return line;
+        }).ToList();
+
+    private static byte[] Concat(List<byte[]> lines) => lines.SelectMany(l => l).ToArray();
+
+    private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count)
+    {
+        var free = buffer.GetFreeSpace(count, ReadBuffer.DefaultArraySize);
+        for (int i = 0; i < count; i++)
+        {
+            free.Span[i] = (byte)i;
+        }
+
+        buffer.Commit(count);
+        Assert.That(MemoryMarshal.TryGetArray<byte>(free, out var segment), Is.True);
+        return segment.Array!;
+    }
+}
