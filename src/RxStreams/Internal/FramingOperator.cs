@@ -65,7 +65,25 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 _buffer.Append(value.Span);
             }
 
-            int frames = 0;
+            bool goOn = EmitCompleteFrames(out int frames);
+            Metrics.FramesDecoded(frames); // once per chunk, not per frame
+            if (!goOn)
+            {
+                return;
+            }
+
+            if (_buffer.Length > 0)
+            {
+                watchdog?.BeginFrame(); // this chunk ended inside a frame: its clock runs until the frame is complete
+            }
+
+            _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
+        }
+
+        /// <summary>Decodes and emits every complete frame buffered; false when the sink failed or was disposed meanwhile.</summary>
+        private bool EmitCompleteFrames(out int frames)
+        {
+            frames = 0;
             while (_buffer.Length > 0)
             {
                 TFrame frame;
@@ -80,9 +98,8 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 }
                 catch (Exception error)
                 {
-                    Metrics.FramesDecoded(frames);
                     Fail(error);
-                    return;
+                    return false;
                 }
 
                 frames++;
@@ -90,18 +107,11 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 ForwardOnNext(frame);
                 if (_done || IsDisposed)
                 {
-                    Metrics.FramesDecoded(frames);
-                    return;
+                    return false;
                 }
             }
 
-            Metrics.FramesDecoded(frames); // once per chunk, not per frame
-            if (_buffer.Length > 0)
-            {
-                watchdog?.BeginFrame(); // this chunk ended inside a frame: its clock runs until the frame is complete
-            }
-
-            _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
+            return true;
         }
 
         public void OnError(Exception error)
