@@ -10,6 +10,11 @@ namespace RxStreams.Diagnostics;
 /// OpenTelemetry's network conventions). Byte and frame counters carry no tags: they are on the per-chunk path, and
 /// with no listener attached each costs one branch. Frames are counted per received chunk, not per frame.
 /// </para>
+/// <para>
+/// Counts follow the events they describe: a chunk's frames are added once they have all been emitted, sent bytes once
+/// the send completed, a connection's duration just after the active count drops. A peer can therefore see the echo of
+/// a frame before a listener sees it counted; read the meter as eventually consistent, not as a barrier.
+/// </para>
 /// </remarks>
 public static class RxStreamsMetrics
 {

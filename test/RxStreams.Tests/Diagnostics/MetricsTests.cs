@@ -17,6 +17,7 @@ public sealed class MetricsTests
     {
         using var recorder = new MeasurementRecorder();
         await using var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Limit = 16 });
+        await using var guard = Loopback.Guard(server); // a failed assertion must fail the test, not hang its teardown
         var handled = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         server.Subscribe(connection => connection.Reader.Lines(limit: 16).Subscribe(
             line => connection.Writer.Write(line),
@@ -25,7 +26,11 @@ public sealed class MetricsTests
                 handled.TrySetResult(error);
                 connection.Abort();
             },
-            () => handled.TrySetResult(null)));
+            () =>
+            {
+                handled.TrySetResult(null);
+                connection.Writer.Close();
+            }));
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync("127.0.0.1", server.Port()).Within();
@@ -44,16 +49,19 @@ public sealed class MetricsTests
         Assert.That(recorder.Sum(RxStreamsMetrics.ActiveConnections), Is.GreaterThanOrEqualTo(1), "open while we talk");
         Assert.That(recorder.Tags(RxStreamsMetrics.OpenedConnections, "network.transport"), Does.Contain("tcp"));
         Assert.That(recorder.Sum(RxStreamsMetrics.BytesReceived), Is.GreaterThanOrEqualTo(lines.Length));
-        Assert.That(recorder.Sum(RxStreamsMetrics.BytesSent), Is.GreaterThanOrEqualTo(lines.Length));
-        Assert.That(recorder.Sum(RxStreamsMetrics.Frames), Is.GreaterThanOrEqualTo(3), "three lines decoded");
+
+        // The server counts what it sent once the send completes, and frames once per chunk after emitting them: the
+        // echo can reach us before either is recorded, so wait for them (bounded) rather than race the server's thread.
+        await WaitUntil(() => recorder.Sum(RxStreamsMetrics.BytesSent) >= lines.Length);
+        await WaitUntil(() => recorder.Sum(RxStreamsMetrics.Frames) >= 3);
 
         // A line over the limit: the overrun is counted and the connection ends.
         long activeBefore = recorder.Sum(RxStreamsMetrics.ActiveConnections);
         await client.SendAsync(Loopback.Bytes(new string('x', 40) + "\n")).Within();
         Assert.That(await handled.Task.Within(), Is.InstanceOf<LimitOverrunException>());
-        await WaitUntil(() => recorder.Sum(RxStreamsMetrics.ActiveConnections) < activeBefore);
         Assert.That(recorder.Sum(RxStreamsMetrics.LimitOverruns), Is.GreaterThanOrEqualTo(1));
-        Assert.That(recorder.Count(RxStreamsMetrics.ConnectionDuration), Is.GreaterThanOrEqualTo(1), "a duration per closed connection");
+        await WaitUntil(() => recorder.Sum(RxStreamsMetrics.ActiveConnections) < activeBefore);
+        await WaitUntil(() => recorder.Count(RxStreamsMetrics.ConnectionDuration) >= 1); // recorded just after the -1
     }
 
     [Test]
