@@ -9,6 +9,12 @@ namespace RxStreams.Benchmarks;
 /// uses) keeps a new variant down to one catalog entry and one <c>[Benchmark]</c> method; idle servers only sit
 /// in a pending accept, which costs no CPU and allocates nothing during measurement.
 /// </summary>
+/// <remarks>
+/// By default each server runs in its own process (<see cref="ChildProcessEchoServer"/>), as servers and an outside
+/// load generator do; <c>RXSTREAMS_BENCH_SERVERS=in-process</c> runs them inside the benchmark process instead, where
+/// the Allocated column includes the servers (with separate processes it is the client's alone; the servers'
+/// allocation per line is what <c>benchmarks/cpu-per-line.sh</c> reports).
+/// </remarks>
 public abstract class EchoServerBenchmarks
 {
     private readonly Dictionary<string, IEchoServer> _servers = [];
@@ -16,12 +22,16 @@ public abstract class EchoServerBenchmarks
     /// <summary>Whether the servers frame lines or echo raw bytes in this benchmark class.</summary>
     private protected abstract EchoMode Mode { get; }
 
+    /// <summary>Where the servers run: <c>RXSTREAMS_BENCH_SERVERS</c> = <c>separate</c> (the default) or <c>in-process</c>.</summary>
+    public static bool ServersInProcess =>
+        string.Equals(Environment.GetEnvironmentVariable("RXSTREAMS_BENCH_SERVERS"), "in-process", StringComparison.OrdinalIgnoreCase);
+
     [GlobalSetup]
     public async Task StartServersAsync()
     {
         foreach (var (name, startAsync) in EchoServerCatalog.All)
         {
-            _servers[name] = await startAsync(Mode);
+            _servers[name] = ServersInProcess ? await startAsync(Mode) : await ChildProcessEchoServer.StartAsync(name, Mode);
         }
     }
 

@@ -23,5 +23,7 @@ if (args.FirstOrDefault() == "--load")
     return await Standalone.LoadAsync(args, Console.Out);
 }
 
+// The echo benchmarks start their servers as child processes of this assembly as built (see ChildProcessEchoServer).
+Environment.SetEnvironmentVariable(RxStreams.Benchmarks.Baselines.ChildProcessEchoServer.AssemblyVariable, typeof(Program).Assembly.Location);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
