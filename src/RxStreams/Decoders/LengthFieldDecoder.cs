@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using RxStreams.Framing;
 
 namespace RxStreams.Decoders;
@@ -102,12 +103,17 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
         return body + _headerLength;
     }
 
+    // The message builders below stay out of line (NoInlining): inlined, their string formatting (Int128's included)
+    // filled the framing loop's inlining budget when the JIT had a poor profile, and left the per-frame calls un-inlined.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private string TooLong(Int128 frameLength) =>
         $"The frame is {frameLength} bytes long (header included), more than the maximum of {_maxFrameLength}.";
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private InvalidDataException TooShortToStrip(Int128 frameLength) =>
         new($"The frame is {frameLength} bytes long, shorter than the {_strip} bytes to strip from it.");
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private InvalidDataException NegativeBody(ulong value, Int128 body) =>
         new($"The length field says {value}; with the adjustment {_adjustment} the body length is negative ({body}).");
 
