@@ -6,7 +6,9 @@ using RxStreams.Framing;
 namespace RxStreams.Benchmarks;
 
 // Framing micro-benchmarks: in memory, one thread, no sockets. Each class frames the same pre-built input, cut into
-// ChunkSize pieces regardless of frame boundaries (so frames straddle chunks), with:
+// ChunkSize pieces regardless of frame boundaries, with (note: every FrameSize below divides every ChunkSize, so in
+// these Params no frame actually straddles two chunks; the straddling paths are exercised, and checked by Setup, with
+// an odd size through --framing, e.g. `--framing LengthPrefixedFramingBenchmarks RxOperatorOwned 1024 4000`):
 //   - SequenceReader (baseline): a hand-written PipeReader-style consumer over the same chunks (InMemory/SequenceFramer);
 //   - RxOperator: the RxStreams operator subscribed to a plain synchronous observable of the chunks (a user's own
 //     source: the operator copies each chunk once into memory the frames can own);
