@@ -77,7 +77,7 @@ internal static class SmokeTest
     private static int CheckFraming(TextWriter output)
     {
         var failures = 0;
-        foreach (var create in new Func<FramingBenchmarkBase>[] { () => new LineFramingBenchmarks(), () => new SeparatorFramingBenchmarks(), () => new ExactFramingBenchmarks() })
+        foreach (var create in new Func<FramingBenchmarkBase>[] { () => new LineFramingBenchmarks(), () => new SeparatorFramingBenchmarks(), () => new ExactFramingBenchmarks(), () => new LengthPrefixedFramingBenchmarks() })
         {
             var failuresBefore = failures;
             foreach (var frameSize in new[] { 16, 64, 1024 })
@@ -94,6 +94,7 @@ internal static class SmokeTest
                             case LineFramingBenchmarks lines: lines.Setup(); break;
                             case SeparatorFramingBenchmarks separators: separators.Setup(); break;
                             case ExactFramingBenchmarks exact: exact.Setup(); break;
+                            case LengthPrefixedFramingBenchmarks lengthPrefixed: lengthPrefixed.Setup(); break;
                         }
                     }
                     catch (Exception e)
@@ -104,7 +105,7 @@ internal static class SmokeTest
                 }
             }
 
-            output.WriteLine($"{create().GetType().Name,-28} every variant framed all {FramingBenchmarkBase.Frames} frames ({(failures == failuresBefore ? "ok" : "FAILED")})");
+            output.WriteLine($"{create().GetType().Name,-32} every variant framed all {FramingBenchmarkBase.Frames} frames ({(failures == failuresBefore ? "ok" : "FAILED")})");
         }
 
         return failures;

@@ -51,6 +51,41 @@ internal readonly struct ExactRule(int length) : IFrameRule
 }
 
 /// <summary>
+/// Frames that start with a 4-byte big-endian payload length (the default layout of <c>LengthPrefixed()</c>): the frame
+/// is the payload, header stripped. <c>TryReadBigEndian</c> reads the header (across segments if it straddles), then
+/// <c>TryReadExact</c> slices the payload; an unfinished frame rewinds past its header, as a PipeReader consumer that
+/// examined but did not consume it. Like the operator, it refuses a frame longer than <paramref name="maxFrameLength"/>
+/// (header included) before waiting for its body: any real parser must, or a peer chooses its buffer size.
+/// </summary>
+internal readonly struct LengthPrefixRule(int maxFrameLength) : IFrameRule
+{
+    public const int HeaderLength = sizeof(int);
+
+    public bool TryRead(ref SequenceReader<byte> reader, out ReadOnlySequence<byte> frame)
+    {
+        if (!reader.TryReadBigEndian(out int field))
+        {
+            frame = default;
+            return false;
+        }
+
+        var length = (uint)field;
+        if (length > (uint)(maxFrameLength - HeaderLength))
+        {
+            throw new InvalidDataException($"The frame announces {length} payload bytes, more than the maximum of {maxFrameLength - HeaderLength}.");
+        }
+
+        if (!reader.TryReadExact((int)length, out frame))
+        {
+            reader.Rewind(HeaderLength);
+            return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>
 /// The baseline framer: what a <see cref="System.IO.Pipelines.PipeReader"/> consumer does, without the pipe. Chunks are
 /// linked into a <see cref="ReadOnlySequence{T}"/> (no copy), a <see cref="SequenceReader{T}"/> cuts every complete frame
 /// out of it, and the unfinished frame at the end stays linked for the next chunk (like <c>AdvanceTo(consumed)</c>).

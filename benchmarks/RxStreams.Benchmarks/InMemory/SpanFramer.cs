@@ -103,6 +103,71 @@ internal sealed class SpanFramer
         Bytes += bytes;
     }
 
+    /// <summary>
+    /// Frames that start with a 4-byte big-endian payload length; counts the payloads (header stripped). A frame, or its
+    /// header, that straddles two chunks is assembled in the carry-over buffer.
+    /// </summary>
+    public void FeedLengthPrefixed(ReadOnlySpan<byte> chunk, int maxFrameLength)
+    {
+        const int Header = sizeof(int);
+        long frames = 0, bytes = 0;
+        if (_carryLength > 0)
+        {
+            if (_carryLength < Header)
+            {
+                int headerMissing = Math.Min(Header - _carryLength, chunk.Length);
+                AppendCarry(chunk[..headerMissing]);
+                chunk = chunk[headerMissing..];
+                if (_carryLength < Header)
+                {
+                    return;
+                }
+            }
+
+            int frameLength = Header + PayloadLength(_carry, maxFrameLength);
+            int missing = frameLength - _carryLength;
+            if (chunk.Length < missing)
+            {
+                AppendCarry(chunk);
+                return;
+            }
+
+            AppendCarry(chunk[..missing]);
+            bytes += frameLength - Header;
+            frames++;
+            _carryLength = 0;
+            chunk = chunk[missing..];
+        }
+
+        while (chunk.Length >= Header)
+        {
+            int frameLength = Header + PayloadLength(chunk, maxFrameLength);
+            if (chunk.Length < frameLength)
+            {
+                break;
+            }
+
+            bytes += frameLength - Header;
+            frames++;
+            chunk = chunk[frameLength..];
+        }
+
+        AppendCarry(chunk);
+        Frames += frames;
+        Bytes += bytes;
+    }
+
+    private static int PayloadLength(ReadOnlySpan<byte> header, int maxFrameLength)
+    {
+        uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header);
+        if (length > (uint)(maxFrameLength - sizeof(int)))
+        {
+            throw new InvalidDataException($"The frame announces {length} payload bytes, more than the maximum of {maxFrameLength - sizeof(int)}.");
+        }
+
+        return (int)length;
+    }
+
     private void AppendCarry(ReadOnlySpan<byte> bytes)
     {
         if (bytes.IsEmpty)

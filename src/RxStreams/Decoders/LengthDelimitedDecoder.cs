@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RxStreams.Framing;
 
 namespace RxStreams.Decoders;
@@ -53,14 +54,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
 
             if (tooLong is not null)
             {
-                Internal.Metrics.LimitOverrun();
-                if (overflow == OverflowPolicy.Fail)
-                {
-                    throw new LimitOverrunException(tooLong, (long)Int128.Min(frameLength, long.MaxValue));
-                }
-
-                _skipRemaining = frameLength;
-                return TrySkip(buffer.Length, out frame, out consumed);
+                return Overrun(frameLength, tooLong, buffer.Length, out frame, out consumed);
             }
 
             _payloadStart = payloadStart;
@@ -99,6 +93,20 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
         long? expected = ExpectedFrameLength;
         _frameLength = -1;
         throw new IncompleteReadException(buffer, expected);
+    }
+
+    /// <summary>A frame longer than allowed: fails, or starts skipping it. Out of line: it is never on the per-frame path.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Overrun(Int128 frameLength, string tooLong, int available, out ReadOnlyMemory<byte> frame, out int consumed)
+    {
+        Internal.Metrics.LimitOverrun();
+        if (overflow == OverflowPolicy.Fail)
+        {
+            throw new LimitOverrunException(tooLong, (long)Int128.Min(frameLength, long.MaxValue));
+        }
+
+        _skipRemaining = frameLength;
+        return TrySkip(available, out frame, out consumed);
     }
 
     private bool TrySkip(int available, out ReadOnlyMemory<byte> frame, out int consumed)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace RxStreams.Internal;
 
 /// <summary>The one check of what a decoder reports, shared by the operators and the pull methods (same bytes, same errors).</summary>
@@ -13,10 +15,14 @@ internal static class FrameChecks
     {
         if (consumed < (atEnd ? 0 : 1) || consumed > buffered)
         {
-            throw new InvalidOperationException(
-                $"The decoder {decoder.GetType().Name} reported a {(atEnd ? "last " : string.Empty)}frame that consumed {consumed} of {buffered} bytes; a frame must consume between {(atEnd ? 0 : 1)} and all of them.");
+            throw BrokenContract(decoder, consumed, buffered, atEnd);
         }
 
         return consumed;
     }
+
+    // Out of line so the check inlines into every framing loop as a compare and a branch, not a string formatter.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException BrokenContract(object decoder, int consumed, int buffered, bool atEnd) =>
+        new($"The decoder {decoder.GetType().Name} reported a {(atEnd ? "last " : string.Empty)}frame that consumed {consumed} of {buffered} bytes; a frame must consume between {(atEnd ? 0 : 1)} and all of them.");
 }
