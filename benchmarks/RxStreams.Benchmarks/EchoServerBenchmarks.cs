@@ -33,7 +33,12 @@ public abstract class EchoServerBenchmarks
         {
             _servers[name] = ServersInProcess ? await startAsync(Mode) : await ChildProcessEchoServer.StartAsync(name, Mode);
         }
+
+        await BeforeFirstRunAsync();
     }
+
+    /// <summary>Runs once the servers are up, before the benchmark's first iteration.</summary>
+    private protected virtual Task BeforeFirstRunAsync() => Task.CompletedTask;
 
     [GlobalCleanup]
     public async Task StopServersAsync()

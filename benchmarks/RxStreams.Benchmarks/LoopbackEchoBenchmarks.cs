@@ -153,4 +153,7 @@ public class ConnectRateBenchmarks : EchoServerBenchmarks
     public Task<long> RxStreamsPull() => RunAsync(EchoServerCatalog.RxStreamsPull);
 
     private Task<long> RunAsync(string server) => _client.RunAsync(PortOf(server), Connections, CancellationToken.None);
+
+    // Every method starts with the ephemeral-port table the previous one left drained (see TimeWaitDrain).
+    private protected override Task BeforeFirstRunAsync() => TimeWaitDrain.WaitAsync();
 }

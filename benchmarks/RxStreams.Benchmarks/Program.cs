@@ -18,6 +18,11 @@ if (args.FirstOrDefault() == "--framing")
     return Standalone.FramingLoop(args, Console.Out);
 }
 
+if (args.FirstOrDefault() == "--connect-load")
+{
+    return await Standalone.ConnectLoadAsync(args, Console.Out);
+}
+
 if (args.FirstOrDefault() == "--load")
 {
     return await Standalone.LoadAsync(args, Console.Out);

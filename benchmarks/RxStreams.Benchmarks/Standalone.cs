@@ -12,6 +12,7 @@ namespace RxStreams.Benchmarks;
 /// --serve NAME [lines|bulk]                           run one EchoServerCatalog server until stdin closes or Ctrl+C
 ///                                                     (each stdin line prints allocated bytes and gen0 GC count)
 /// --load PORT [connections] [outstanding] [seconds]   line echo load against 127.0.0.1:PORT (default 1 64 10)
+/// --connect-load PORT [seconds]                      connect, echo one line, close, in rounds of 500 (default 5 s)
 /// --framing CLASS METHOD FRAMESIZE CHUNKSIZE [seconds] run one framing benchmark case in a loop (for perf record)
 /// </code>
 /// (The CLI's own server, <c>dotnet run -c Release --project src/RxStreams.Cli -- echo --port P --lines</c>, is the
@@ -95,6 +96,23 @@ internal static class Standalone
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {lines:N0} lines in {total.Elapsed.TotalSeconds:F1} s: {lines / total.Elapsed.TotalSeconds:N0} lines/s"));
+        return 0;
+    }
+
+    public static async Task<int> ConnectLoadAsync(string[] args, TextWriter output)
+    {
+        var port = int.Parse(args[1], CultureInfo.InvariantCulture);
+        var seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 5;
+        const int ConnectionsPerRound = 500;
+        var client = new ConnectRateClient();
+        var total = Stopwatch.StartNew();
+        long connections = 0;
+        while (total.Elapsed.TotalSeconds < seconds)
+        {
+            connections += await client.RunAsync(port, ConnectionsPerRound, CancellationToken.None);
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {connections:N0} connections in {total.Elapsed.TotalSeconds:F1} s: {connections / total.Elapsed.TotalSeconds:N0} connections/s"));
         return 0;
     }
 }
