@@ -6,8 +6,10 @@ namespace RxStreams.Benchmarks;
 
 // Loopback echo benchmarks: each class is one load shape, each [Benchmark] method one server (by its
 // EchoServerCatalog name), and the hand-written raw Socket + Pipelines server is the baseline (Ratio = 1).
-// Client and server run in the same process, so the Allocated column includes the client; the clients rent
-// their buffers and allocate only a few objects per connection, so per operation that is close to zero.
+// Each server runs in its own process (ChildProcessEchoServer), so the Allocated column is the client's alone: the
+// clients rent their buffers and allocate a few objects per connection. RXSTREAMS_BENCH_SERVERS=in-process puts the
+// servers back in the benchmark process (the column then includes them); benchmarks/cpu-per-line.sh measures a
+// server's own CPU and allocation per line.
 //
 // RxStreams variants (EchoServerCatalog): RxStreamsPush is the CLI's `echo --lines` server (reader.Lines().Subscribe(writer),
 // bulk: reader.Subscribe(writer)); RxStreamsPull is the handler form (await foreach line + Write, drain only when paused;
