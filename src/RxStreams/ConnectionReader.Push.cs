@@ -45,7 +45,9 @@ public sealed partial class ConnectionReader
 
         var subscription = new PushSubscription(this, observer, runAfter);
         Volatile.Write(ref _lastPush, subscription);
-        ThreadPool.UnsafeQueueUserWorkItem(subscription, preferLocal: false);
+        // Local queue: a server's accept loop subscribes and then parks in its next accept, so this thread usually runs
+        // the read loop next itself instead of waking another worker for every new connection.
+        ThreadPool.UnsafeQueueUserWorkItem(subscription, preferLocal: true);
         return subscription;
     }
 
