@@ -43,18 +43,28 @@ internal sealed partial class ChildProcessEchoServer : IEchoServer
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start the {name} server process");
-        using var timeout = new CancellationTokenSource(StartTimeout);
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        try
         {
-            var match = ServingOn().Match(line);
-            if (match.Success)
+            using var timeout = new CancellationTokenSource(StartTimeout);
+            while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
             {
-                return new ChildProcessEchoServer(process, int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+                var match = ServingOn().Match(line);
+                if (match.Success)
+                {
+                    return new ChildProcessEchoServer(process, int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+                }
             }
         }
+        catch (OperationCanceledException)
+        {
+            // Not serving within the start timeout: fall through, so the process does not outlive the benchmark.
+        }
 
-        process.Kill();
-        throw new InvalidOperationException($"the {name} server process exited before serving (exit code {process.ExitCode})");
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        int exitCode = process.ExitCode;
+        process.Dispose();
+        throw new InvalidOperationException($"the {name} server process did not report serving within {StartTimeout.TotalSeconds:F0} s (exit code {exitCode})");
     }
 
     public async ValueTask DisposeAsync()
