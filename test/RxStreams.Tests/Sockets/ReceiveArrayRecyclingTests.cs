@@ -28,8 +28,7 @@ public class ReceiveArrayRecyclingTests
         buffer.Consume(lent.Length);
         buffer.ReleaseIfEmpty();
 
-        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
-        ArrayPool<byte>.Shared.Return(rented);
+        var rented = NextPooledArray(array.Length);
         Assert.That(rented, Is.SameAs(array), "released after lending only: the array is reused");
     }
 
@@ -43,8 +42,7 @@ public class ReceiveArrayRecyclingTests
         buffer.Consume(kept.Length);
         buffer.ReleaseIfEmpty();
 
-        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
-        ArrayPool<byte>.Shared.Return(rented);
+        var rented = NextPooledArray(array.Length);
         Assert.That(rented, Is.Not.SameAs(array));
         Assert.That(kept.Span.ToArray(), Is.EqualTo(Enumerable.Range(0, 100).Select(i => (byte)i).ToArray()));
     }
@@ -60,8 +58,7 @@ public class ReceiveArrayRecyclingTests
         buffer.MarkEscaped(); // the consumer kept a partial frame
         buffer.ReleaseIfEmpty();
 
-        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
-        ArrayPool<byte>.Shared.Return(rented);
+        var rented = NextPooledArray(array.Length);
         Assert.That(rented, Is.Not.SameAs(array));
     }
 
@@ -74,8 +71,7 @@ public class ReceiveArrayRecyclingTests
         buffer.Consume(lent.Length);
         buffer.ReleaseIfEmpty();
 
-        var rented = ArrayPool<byte>.Shared.Rent(array.Length);
-        ArrayPool<byte>.Shared.Return(rented);
+        var rented = NextPooledArray(array.Length);
         Assert.That(rented, Is.Not.SameAs(array));
     }
 
@@ -210,6 +206,14 @@ public class ReceiveArrayRecyclingTests
         }).ToList();
 
     private static byte[] Concat(List<byte[]> lines) => lines.SelectMany(l => l).ToArray();
+
+    /// <summary>The array the pool would hand this thread next for <paramref name="length"/> bytes (rented and given straight back).</summary>
+    private static byte[] NextPooledArray(int length)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        ArrayPool<byte>.Shared.Return(rented);
+        return rented;
+    }
 
     private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count)
     {
