@@ -25,7 +25,7 @@ internal sealed class CliConsole
     /// <summary>Whether standard error is a terminal (then the progress display is on by default, redrawn in place).</summary>
     public bool ErrorIsTerminal { get; init; }
 
-    /// <summary>The clock of the progress display (contract 7); the default scheduler outside tests.</summary>
+    /// <summary>The clock of the progress display (docs/contract.md, guarantee 7 "Time is a scheduler"); the default scheduler outside tests.</summary>
     public IScheduler Scheduler { get; init; } = DefaultScheduler.Instance;
 
     /// <summary>The process's own console, with <paramref name="output"/> and <paramref name="error"/> for text.</summary>

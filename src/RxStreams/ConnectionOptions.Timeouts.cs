@@ -1,6 +1,7 @@
 namespace RxStreams;
 
-/// <summary>The defensive timeouts of a connection (issue 7): idle connections and frames that never finish.</summary>
+// The defensive timeouts of a connection: idle connections and frames that never finish
+// (docs/adr/0006-timeouts-and-faults.md). The type's docs are in ConnectionOptions.cs.
 public partial class ConnectionOptions
 {
     private TimeSpan? _idleTimeout;

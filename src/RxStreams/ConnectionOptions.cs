@@ -7,6 +7,12 @@ namespace RxStreams;
 /// Settings of one connection, shared by <see cref="Streams.OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/>
 /// and every connection a <see cref="StreamServer"/> accepts (asyncio's <c>open_connection</c> keyword arguments).
 /// </summary>
+/// <remarks>
+/// Besides asyncio's settings (the reader's <see cref="Limit"/>, the writer's water marks, socket options), a connection
+/// has a hard cap on its write buffer (<see cref="MaxWriteBufferSize"/>) and two defensive timeouts, off by default:
+/// <see cref="IdleTimeout"/> sheds idle or vanished peers and <see cref="FrameTimeout"/> cuts frames that never finish
+/// (slowloris). Every timeout runs on <see cref="Scheduler"/> (docs/adr/0006-timeouts-and-faults.md).
+/// </remarks>
 public partial class ConnectionOptions
 {
     private int _limit = Framing.FramingExtensions.DefaultLimit;
@@ -95,7 +101,10 @@ public partial class ConnectionOptions
     /// </summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The scheduler every timeout runs on (contract guarantee 7); <see cref="DefaultScheduler.Instance"/> by default.</summary>
+    /// <summary>
+    /// The scheduler every timeout runs on (see docs/contract.md, guarantee 7 "Time is a scheduler");
+    /// <see cref="DefaultScheduler.Instance"/> by default.
+    /// </summary>
     public IScheduler Scheduler { get; set; } = DefaultScheduler.Instance;
 
     /// <summary>
@@ -156,6 +165,16 @@ public partial class ConnectionOptions
 }
 
 /// <summary>Settings of a server and of every connection it accepts (asyncio's <c>start_server</c> keyword arguments).</summary>
+/// <remarks>
+/// Beyond asyncio's listening settings (<see cref="Backlog"/>, <see cref="ReuseAddress"/>, <see cref="ReusePort"/>,
+/// <see cref="StartServing"/>) a server has: TLS for every accepted connection (<see cref="Tls"/>); a connection-flood
+/// defence, <see cref="MaxConnections"/>, which holds accepting back at the cap
+/// (docs/adr/0014-listener-loss-and-connection-cap.md);
+/// the PROXY protocol settings for a server behind HAProxy's <c>accept-proxy</c> or nginx's
+/// <c>listen ... proxy_protocol</c> (<see cref="ProxyProtocol"/>, <see cref="ProxyProtocolTimeout"/>,
+/// <see cref="ProxyProtocolMaxHeaderLength"/>); and, for a Unix domain socket server, whether closing removes its socket
+/// file (<see cref="CleanupSocket"/>).
+/// </remarks>
 public sealed partial class ServerOptions : ConnectionOptions
 {
     private int _backlog = 100;

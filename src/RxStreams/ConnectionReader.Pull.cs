@@ -5,7 +5,8 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>The pull methods: asyncio's <c>read</c>, <c>readline</c>, <c>readexactly</c>, <c>readuntil</c>, async iteration.</summary>
+// The pull methods: asyncio's read, readline, readexactly, readuntil, async iteration. The type's docs are in
+// ConnectionReader.cs.
 public sealed partial class ConnectionReader
 {
     private enum FrameKind

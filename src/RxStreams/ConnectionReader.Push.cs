@@ -2,7 +2,8 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>The push side: the reader as a cold observable of received chunks.</summary>
+// The push side: the reader as a cold observable of received chunks. The type's docs are in ConnectionReader.cs; the
+// subscription's lifecycle is tabled in docs/contract.md ("A reader subscription").
 public sealed partial class ConnectionReader
 {
     /// <summary>

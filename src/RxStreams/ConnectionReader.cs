@@ -25,7 +25,8 @@ namespace RxStreams;
 /// </para>
 /// <para>
 /// <b>Ownership.</b> Every chunk and frame returned or emitted is immutable memory that belongs to the receiver
-/// (contract guarantee 1); it may share an array with its neighbours, which is never written again.
+/// (see docs/contract.md, guarantee 1 "Ownership"); it may share an array with its neighbours, which is never written
+/// again.
 /// </para>
 /// <para>
 /// <b>Errors (differs from asyncio on purpose).</b> asyncio raises a stored exception before returning buffered data, so a
@@ -35,12 +36,16 @@ namespace RxStreams;
 /// error; only then do reads raise the error itself.
 /// </para>
 /// <para>
-/// <b>Races, decided (issue 7).</b> Disposing a subscription while its <c>OnNext</c> runs lets that call finish and
-/// starts no other; the chunks it did not deliver stay buffered for the next consumer, so two consumers in turn see
+/// <b>Races, decided</b> (docs/adr/0013-races-decided.md). Disposing a subscription while its <c>OnNext</c> runs lets
+/// that call finish and starts no other; the chunks it did not deliver stay buffered for the next consumer, so two consumers in turn see
 /// the stream whole, in order, with nothing repeated. Closing, disposing or aborting the connection from another thread
 /// while a read is pending ends that read as the end of the input (it returns what it has; <c>ReadExactlyAsync</c> and
 /// <c>ReadUntilAsync</c> raise <see cref="IncompleteReadException"/>), never with a hang and never with an error of
 /// its own making; a peer's reset is still an <see cref="IOException"/>.
+/// </para>
+/// <para>
+/// A subscription's lifecycle (reading, held by a paused writer, disposed, ended) is tabled in docs/contract.md
+/// ("A reader subscription").
 /// </para>
 /// </remarks>
 public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource

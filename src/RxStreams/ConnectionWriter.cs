@@ -19,7 +19,8 @@ namespace RxStreams;
 /// <para>
 /// <b>Backpressure.</b> Above <see cref="HighWaterMark"/> (64 KiB) the writer is paused until its buffer drops to
 /// <see cref="LowWaterMark"/> (16 KiB): <see cref="DrainAsync"/> waits, and a reader whose synchronous chain writes here
-/// stops reading its socket, so the slow peer's TCP window pushes back on the fast one (contract guarantee 5).
+/// stops reading its socket, so the slow peer's TCP window pushes back on the fast one (see docs/contract.md,
+/// guarantee 5 "Backpressure, end to end").
 /// </para>
 /// <para>
 /// <b>After close.</b> Unlike asyncio, which drops such data silently, writing after <see cref="Close"/> or
@@ -28,12 +29,16 @@ namespace RxStreams;
 /// </para>
 /// <para>Thread safety: every member may be called from any thread.</para>
 /// <para>
-/// <b>Races, decided (issue 7).</b> Concurrent <see cref="DrainAsync"/> calls all wait for the same low-water mark and
-/// complete together, or all fail with the error that ended the connection. A <see cref="Write(ReadOnlySpan{byte})"/>
+/// <b>Races, decided</b> (docs/adr/0013-races-decided.md). Concurrent <see cref="DrainAsync"/> calls all wait for the
+/// same low-water mark and complete together, or all fail with the error that ended the connection. A <see cref="Write(ReadOnlySpan{byte})"/>
 /// (or <c>OnNext</c>) racing <see cref="Close"/> or <see cref="StreamConnection.DisposeAsync"/> either is enqueued first,
 /// and then sent whole before the FIN, or throws <see cref="InvalidOperationException"/>: a write is never partly sent
 /// and never silently dropped. <see cref="Abort"/> racing anything wins: what is buffered is discarded, waiting drains
 /// fail, and later writes throw.
+/// </para>
+/// <para>
+/// The writer's states (open, EOF requested, EOF sent, closing, closed) and what each call does in each are tabled in
+/// docs/contract.md ("The writer").
 /// </para>
 /// </remarks>
 public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem

@@ -1,6 +1,6 @@
 namespace RxStreams;
 
-/// <summary>The Unix socket file settings of a server.</summary>
+// The Unix socket file settings of a server. The type's docs are in ConnectionOptions.cs.
 public sealed partial class ServerOptions
 {
     /// <summary>

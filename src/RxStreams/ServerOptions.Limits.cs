@@ -1,6 +1,7 @@
 namespace RxStreams;
 
-/// <summary>The connection-flood defence of a server (issue 7).</summary>
+// The connection-flood defence of a server (docs/adr/0014-listener-loss-and-connection-cap.md). The type's docs are in
+// ConnectionOptions.cs.
 public sealed partial class ServerOptions
 {
     private int? _maxConnections;

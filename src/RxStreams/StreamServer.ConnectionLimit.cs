@@ -1,6 +1,7 @@
 namespace RxStreams;
 
-/// <summary>Holding accepting back while <see cref="ServerOptions.MaxConnections"/> connections are open.</summary>
+// The connection cap: accepting is held back while ServerOptions.MaxConnections connections are open
+// (docs/adr/0014-listener-loss-and-connection-cap.md). The type's docs are in StreamServer.cs.
 public sealed partial class StreamServer
 {
     private readonly Lock _slotGate = new();

@@ -4,22 +4,8 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>What the server does when its own listening socket is closed or shut down under it.</summary>
-/// <remarks>
-/// <para>
-/// Decision (issue 7): an accept that fails because the listening socket itself is gone (disposed, shut down, no longer
-/// listening) is not retried, since every retry would fail at once and spin a core. That socket's accept loops end,
-/// the loss is reported once on <see cref="Errors"/> as an <see cref="IOException"/>, and the other listening sockets
-/// go on. When every listening socket is lost, the server closes itself: subscribers get that
-/// <see cref="IOException"/> as <c>OnError</c> (not <c>OnCompleted</c>), <see cref="ServeForeverAsync"/> throws it
-/// (so <c>rxstreams echo</c> exits instead of serving nothing), and <see cref="WaitClosedAsync"/> completes once the
-/// accepted connections, which are never touched, have closed.
-/// </para>
-/// <para>
-/// Failures of one incoming connection (the client reset before the accept, a transient shortage such as EMFILE) are
-/// still reported and survived, as before.
-/// </para>
-/// </remarks>
+// Listener loss: what the server does when its own listening socket is closed or shut down under it
+// (docs/adr/0014-listener-loss-and-connection-cap.md). The type's docs are in StreamServer.cs.
 public sealed partial class StreamServer
 {
     private readonly HashSet<Listener> _lostListeners = [];

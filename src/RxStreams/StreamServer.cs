@@ -30,6 +30,21 @@ namespace RxStreams;
 /// <b>Closing.</b> <see cref="Close"/> stops listening at once and leaves accepted connections alone (as asyncio);
 /// <see cref="WaitClosedAsync"/> completes when the server is closed and every connection it accepted has closed;
 /// <see cref="DisposeAsync"/> is both. <see cref="ShutdownAsync"/> adds a deadline after which connections are aborted.
+/// The states (bound, serving, closed) and what each call does in each are tabled in docs/contract.md ("The server").
+/// </para>
+/// <para>
+/// <b>A connection cap.</b> With <see cref="ServerOptions.MaxConnections"/>, each accept loop waits for a free slot before
+/// it accepts, so at the cap new clients wait in the OS backlog until a connection closes.
+/// </para>
+/// <para>
+/// <b>Losing a listening socket.</b> An accept that fails because the listening socket itself is gone (disposed, shut
+/// down, no longer listening) is not retried, since every retry would fail at once and spin a core. That socket's
+/// accept loops end, the loss is reported once on <see cref="Errors"/> as an <see cref="IOException"/>, and the other
+/// listening sockets go on. When every listening socket is lost, the server closes itself: subscribers get that
+/// <see cref="IOException"/> as <c>OnError</c> (not <c>OnCompleted</c>), <see cref="ServeForeverAsync"/> throws it, and
+/// <see cref="WaitClosedAsync"/> completes once the accepted connections, which are never touched, have closed. Failures
+/// of one incoming connection (a client that reset before the accept, a transient shortage such as EMFILE) are
+/// reported and survived. Both decisions: docs/adr/0014-listener-loss-and-connection-cap.md.
 /// </para>
 /// </remarks>
 public sealed partial class StreamServer : IObservable<StreamConnection>, IAsyncDisposable, IConnectionOwner

@@ -3,7 +3,7 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>The TLS parts of the entry points.</summary>
+// The TLS parts of the entry points. The type's docs are in Streams.cs.
 public static partial class Streams
 {
     /// <summary>

@@ -10,6 +10,12 @@ namespace RxStreams;
 /// The entry points: asyncio's <c>open_connection</c>, <c>start_server</c>, <c>open_unix_connection</c> and
 /// <c>start_unix_server</c>, plus a cold observable connect.
 /// </summary>
+/// <remarks>
+/// TLS is a setting, not a separate entry point: <see cref="ConnectionOptions.Tls"/> makes a client handshake before the
+/// connect call returns, <see cref="ServerOptions.Tls"/> makes a server handshake with every connection it accepts, and
+/// <see cref="OpenConnectionAsync(System.Net.Sockets.Socket, ConnectionOptions?, CancellationToken)"/> does the same over
+/// a socket that is already connected. What users may rely on across all of these is in docs/contract.md.
+/// </remarks>
 public static partial class Streams
 {
     /// <summary>

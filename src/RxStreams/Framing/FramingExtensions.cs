@@ -10,13 +10,13 @@ namespace RxStreams.Framing;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Frames depend only on the bytes, never on how they were split into chunks (contract guarantee 2), and the same
-/// decoders serve the reader's pull methods, so <c>reader.Lines()</c> and <c>reader.ReadLineAsync()</c> agree on every
-/// frame and every error.
+/// Frames depend only on the bytes, never on how they were split into chunks (see docs/contract.md, guarantee 2
+/// "Chunk-invariance"), and the same decoders serve the reader's pull methods, so <c>reader.Lines()</c> and
+/// <c>reader.ReadLineAsync()</c> agree on every frame and every error.
 /// </para>
 /// <para>
-/// Every emitted <see cref="ReadOnlyMemory{T}"/> is immutable and belongs to the receiver (guarantee 1). To stay
-/// allocation-free per frame, a frame may be a slice of a larger array holding its neighbours; keep
+/// Every emitted <see cref="ReadOnlyMemory{T}"/> is immutable and belongs to the receiver (guarantee 1 "Ownership").
+/// To stay allocation-free per frame, a frame may be a slice of a larger array holding its neighbours; keep
 /// <c>frame.ToArray()</c> instead when you hold on to a few small frames for a long time.
 /// </para>
 /// <para>

@@ -15,7 +15,7 @@ namespace RxStreams.Framing;
 /// </para>
 /// <para>
 /// Ownership: <c>buffer</c> is immutable and is never reused or overwritten, so a frame may be a slice of it and still
-/// belongs to whoever receives it (contract guarantee 1).
+/// belongs to whoever receives it (see docs/contract.md, guarantee 1 "Ownership").
 /// </para>
 /// <para>
 /// Limits: a decoder must refuse, with <see cref="LimitOverrunException"/>, any frame it would have to buffer beyond its

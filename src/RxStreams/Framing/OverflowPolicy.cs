@@ -7,8 +7,9 @@ namespace RxStreams.Framing;
 /// <see cref="FramingExtensions.LinesText"/>.
 /// </summary>
 /// <remarks>
-/// Under either policy no over-long frame is ever buffered (contract guarantee 6): the limit is checked before more of
-/// the frame is kept, from the header for length-prefixed frames and each time the buffer grows for separated ones.
+/// Under either policy no over-long frame is ever buffered (see docs/contract.md, guarantee 6 "Limits"): the limit is
+/// checked before more of the frame is kept, from the header for length-prefixed frames and each time the buffer grows
+/// for separated ones.
 /// </remarks>
 public enum OverflowPolicy
 {

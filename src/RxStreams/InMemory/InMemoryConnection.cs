@@ -12,7 +12,7 @@ namespace RxStreams;
 /// <b>Same semantics as a socket.</b> Each direction holds at most a transfer capacity of bytes in flight (the two
 /// kernel buffers of a socket): a reader that stops reading fills it, then the sender's writer buffer grows past its
 /// high-water mark, <see cref="ConnectionWriter.DrainAsync"/> waits and a synchronous chain feeding it stops reading its
-/// own source (contract guarantee 5). <see cref="ConnectionWriter.WriteEof"/> half-closes (the peer's reader completes,
+/// own source (see docs/contract.md, guarantee 5 "Backpressure, end to end"). <see cref="ConnectionWriter.WriteEof"/> half-closes (the peer's reader completes,
 /// and it can still answer); <see cref="ConnectionWriter.Close"/> sends what is buffered and then the end;
 /// <see cref="ConnectionWriter.Abort"/> is a reset: the peer reads the bytes already in flight, then an
 /// <see cref="IOException"/> whose inner exception is a <see cref="System.Net.Sockets.SocketException"/> with

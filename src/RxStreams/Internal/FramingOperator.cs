@@ -125,7 +125,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             var partial = _buffer.Memory;
             _buffer.Clear();
 
-            // The bytes of an unfinished frame travel with the error (contract 10: nothing is lost).
+            // The bytes of an unfinished frame travel with the error (docs/contract.md, guarantee 10 "Clear errors, nothing lost").
             ForwardOnError(partial.IsEmpty ? error : new IncompleteReadException(partial, ExpectedLength(decoder), error));
         }
 

@@ -6,7 +6,8 @@ namespace RxStreams.Internal;
 
 /// <summary>
 /// The unconsumed bytes of one byte stream, kept contiguous in append-only memory so that every frame can be handed
-/// out as a slice that nobody will ever write to again (contract guarantee 1) without a copy per frame.
+/// out as a slice that nobody will ever write to again (docs/contract.md, guarantee 1 "Ownership") without a copy per
+/// frame.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -26,7 +27,7 @@ namespace RxStreams.Internal;
 /// <see cref="ArrayPool{T}.Shared"/>, and an array goes back to the pool when it is released, but only if no slice of
 /// it was ever handed out except through <see cref="Lend"/> to such a consumer. Every <see cref="Memory"/> read, and
 /// <see cref="MarkEscaped"/>, revokes that for the current array, so an array whose slices anyone may keep is never
-/// reused (contract guarantee 1). This saves an allocation (and its zeroing) per wake of a busy line-echo connection.
+/// reused (guarantee 1 "Ownership"). This saves an allocation (and its zeroing) per wake of a busy line-echo connection.
 /// </para>
 /// <para>
 /// Not thread-safe: one reader, one decoder loop. A mutable struct, embedded in its owner to keep idle connections

@@ -2,7 +2,8 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>The PROXY protocol settings of a server (HAProxy's <c>accept-proxy</c>, nginx's <c>listen ... proxy_protocol</c>).</summary>
+// The PROXY protocol settings of a server (HAProxy's accept-proxy, nginx's listen ... proxy_protocol). The type's docs
+// are in ConnectionOptions.cs.
 public sealed partial class ServerOptions
 {
     private TimeSpan _proxyProtocolTimeout = TimeSpan.FromSeconds(30);
@@ -28,7 +29,8 @@ public sealed partial class ServerOptions
     /// <summary>
     /// How long a connection may take to deliver its whole PROXY protocol header (30 s by default, nginx's
     /// <c>proxy_protocol_timeout</c>); <see cref="Timeout.InfiniteTimeSpan"/> disables it. A peer that sends half a header
-    /// and stalls is aborted when it expires. Runs on <see cref="ConnectionOptions.Scheduler"/> (contract guarantee 7).
+    /// and stalls is aborted when it expires. Runs on <see cref="ConnectionOptions.Scheduler"/> (see docs/contract.md,
+    /// guarantee 7 "Time is a scheduler").
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
     public TimeSpan ProxyProtocolTimeout

@@ -10,8 +10,8 @@ namespace RxStreams.Samples.Chat;
 /// A message is published on the sender's read loop, so each member's writer is written inside that loop's dispatch:
 /// the writes of one received chunk leave in one send per member. Each member's writer has a hard cap
 /// (<see cref="ClientBuffer"/>) equal to its high-water mark, so a member who stops reading never pauses the sender
-/// (a paused writer would hold the sender's read loop: contract 5); it is disconnected instead when its backlog passes
-/// the cap, and everybody else goes on.
+/// (a paused writer would hold the sender's read loop: docs/contract.md, guarantee 5 "Backpressure, end to end"); it is
+/// disconnected instead when its backlog passes the cap, and everybody else goes on.
 /// </remarks>
 internal sealed class ChatRoom
 {
