@@ -65,8 +65,10 @@ public partial class XmlDocsTests
         var broken = DocMembers(assembly)
             .SelectMany(static m => GuaranteeCitation().Matches(m.Value).Select(c => (member: (string)m.Attribute("name")!, c)))
             .Where(t => !guarantees.TryGetValue(int.Parse(t.c.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), out var title)
-                        || title != t.c.Groups[2].Value)
+                        || title != Whitespace().Replace(t.c.Groups[2].Value, " "))
             .Select(static t => $"{t.member}: {t.c.Value}")
+            .Concat(DocMembers(assembly)
+                .SelectMany(static m => UntitledCitation().Matches(m.Value).Select(c => $"{(string)m.Attribute("name")!}: {c.Value} (no title)")))
             .ToList();
 
         Assert.That(broken, Is.Empty, "each citation is guarantee N \"Title\" as docs/contract.md numbers and titles it");
@@ -181,14 +183,20 @@ public partial class XmlDocsTests
     [GeneratedRegex(@"\bissues?\s*#?\d", RegexOptions.IgnoreCase)]
     private static partial Regex IssueNumber();
 
-    [GeneratedRegex("guarantee (\\d+) \"([^\"]+)\"")]
+    [GeneratedRegex("guarantee (\\d+)\\s+\"([^\"]+)\"")]
     private static partial Regex GuaranteeCitation();
+
+    [GeneratedRegex("\\b(?:contract|guarantee)\\s+\\d+(?!\\d)(?!\\s+\")", RegexOptions.IgnoreCase)]
+    private static partial Regex UntitledCitation();
 
     [GeneratedRegex(@"^###\s+(\d+)\.\s+(.+)$")]
     private static partial Regex GuaranteeHeading();
 
     [GeneratedRegex(@"docs/adr/(\d{4}-[a-z0-9-]+\.md)")]
     private static partial Regex AdrCitation();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
 
     [GeneratedRegex(@"``\d+$")]
     private static partial Regex GenericArity();
