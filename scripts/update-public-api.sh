@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../src/RxStreams"
 unshipped=PublicAPI.Unshipped.txt
+new_api=$(mktemp)
+trap 'rm -f "$new_api"' EXIT
 dotnet build RxStreams.csproj -c Release -p:TreatWarningsAsErrors=false 2>&1 \
   | sed -n "s/.*warning RS0016: Symbol '\(.*\)' is not part of the declared public API.*/\1/p" \
-  | sort -u > /tmp/rxstreams-new-api.txt || true
-{ cat "$unshipped"; cat /tmp/rxstreams-new-api.txt; } | grep -v '^#nullable enable$' | sort -u | { echo '#nullable enable'; cat; } > "$unshipped.tmp"
+  | sort -u > "$new_api" || true
+{ cat "$unshipped"; cat "$new_api"; } | grep -v '^#nullable enable$' | sort -u | { echo '#nullable enable'; cat; } > "$unshipped.tmp"
 mv "$unshipped.tmp" "$unshipped"
-echo "$(wc -l < /tmp/rxstreams-new-api.txt) new API lines recorded in src/RxStreams/$unshipped"
+echo "$(wc -l < "$new_api") new API lines recorded in src/RxStreams/$unshipped"

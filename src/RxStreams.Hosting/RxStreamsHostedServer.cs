@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,7 +15,10 @@ namespace RxStreams.Hosting;
 /// <para>
 /// <b>Start.</b> Binds and listens with <see cref="RxStreamsServerOptions"/> (TCP on <see cref="RxStreamsServerOptions.Hosts"/>
 /// and <see cref="RxStreamsServerOptions.Port"/>, or <see cref="RxStreamsServerOptions.UnixPath"/>), then hands every
-/// accepted connection to the handler. A port in use makes the host fail to start, with the server's name in the error.
+/// accepted connection to the handler. The defaults are safe: no port and no path (a missing or misnamed configuration
+/// section) or a key the options do not have (a misspelling) fails the start, naming the server and the key; a port
+/// without hosts listens on loopback only; every interface only with <c>"*"</c>. A port in use makes the host fail to
+/// start, with the server's name in the error.
 /// </para>
 /// <para>
 /// <b>Stop</b> (the host is stopping): the server stops listening at once; every connection is told to finish
@@ -31,6 +35,7 @@ namespace RxStreams.Hosting;
 public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDisposable
 {
     private readonly string _name;
+    private readonly IConfiguration _configuration;
     private readonly IOptionsMonitor<RxStreamsServerOptions> _options;
     private readonly Func<StreamServer, IDisposable> _attachHandler;
     private readonly ILogger _logger;
@@ -38,9 +43,10 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
     private IDisposable? _handling;
     private IDisposable? _errors;
 
-    internal RxStreamsHostedServer(string name, IOptionsMonitor<RxStreamsServerOptions> options, Func<StreamServer, IDisposable> attachHandler, ILoggerFactory? loggerFactory)
+    internal RxStreamsHostedServer(string name, IConfiguration configuration, IOptionsMonitor<RxStreamsServerOptions> options, Func<StreamServer, IDisposable> attachHandler, ILoggerFactory? loggerFactory)
     {
         _name = name;
+        _configuration = configuration;
         _options = options;
         _attachHandler = attachHandler;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RxStreams.Hosting." + name);
@@ -56,7 +62,10 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
     /// <summary>Binds, listens and starts handing connections to the handler.</summary>
     /// <param name="cancellationToken">Cancels resolving the host names.</param>
     /// <returns>A task that completes when the server is listening.</returns>
-    /// <exception cref="InvalidOperationException">The options are invalid, or the server is already started.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The options are invalid (no <see cref="RxStreamsServerOptions.Port"/> nor <see cref="RxStreamsServerOptions.UnixPath"/>,
+    /// an unknown key, a value out of range), or the server is already started.
+    /// </exception>
     /// <exception cref="System.Net.Sockets.SocketException">Binding failed (for example the port is in use).</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -65,14 +74,22 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
             throw new InvalidOperationException($"RxStreams server '{_name}' is already started.");
         }
 
-        var settings = _options.Get(_name);
+        RxStreamsServerOptions settings;
+        try
+        {
+            settings = _options.Get(_name);
+        }
+        catch (InvalidOperationException error)
+        {
+            // Binding failed: a key the options do not have (a misspelling: "Prot"), or a value of the wrong type.
+            throw new InvalidOperationException($"RxStreams server '{_name}': {error.Message}", error);
+        }
+
         var serverOptions = settings.ToServerOptions(_name);
         StreamServer server;
         try
         {
-            server = settings.UnixPath is { } path
-                ? await Streams.StartUnixServerAsync(path, serverOptions, cancellationToken).ConfigureAwait(false)
-                : await Streams.StartServerAsync(settings.Hosts, settings.Port, serverOptions, cancellationToken).ConfigureAwait(false);
+            server = await ListenAsync(settings, serverOptions, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException error)
         {

@@ -2,24 +2,34 @@ namespace RxStreams.Hosting;
 
 /// <summary>
 /// The settings of a hosted RxStreams server, bound from configuration (for example the section
-/// <c>RxStreams:Servers:echo</c>). Every value has asyncio's default; only <see cref="Port"/> or <see cref="UnixPath"/>
-/// needs to be set.
+/// <c>RxStreams:Servers:echo</c>). <see cref="Port"/> or <see cref="UnixPath"/> must be set: without either (a missing or
+/// misnamed section) the server refuses to start. Every other value has asyncio's default, except where it listens:
+/// on loopback only unless <see cref="Hosts"/> says otherwise.
 /// </summary>
 /// <example>
 /// <code>
-/// "RxStreams": { "Servers": { "echo": { "Hosts": [ "127.0.0.1" ], "Port": 7000, "Limit": 65536, "ShutdownGrace": "00:00:10" } } }
+/// "RxStreams": { "Servers": { "echo": { "Port": 7000, "Limit": 65536, "ShutdownGrace": "00:00:10" } } }
 /// </code>
 /// </example>
 public sealed class RxStreamsServerOptions
 {
+    /// <summary>What <see cref="Hosts"/> holds, alone, to listen on every interface, IPv4 and IPv6.</summary>
+    public const string EveryInterface = "*";
+
     /// <summary>
-    /// The host names or addresses to listen on; empty (the default) listens on every interface, IPv4 and IPv6, as
-    /// asyncio's <c>host=None</c>. Must be empty when <see cref="UnixPath"/> is set.
+    /// The host names or addresses to listen on. Empty (the default) listens on loopback only, as Kestrel does: 127.0.0.1
+    /// and ::1 (when the machine has IPv6 loopback) on <see cref="Port"/>, or 127.0.0.1 alone when <see cref="Port"/> is 0
+    /// (two sockets would get two different free ports). <c>"*"</c> (<see cref="EveryInterface"/>), alone, listens on
+    /// every interface, IPv4 and IPv6 (asyncio's <c>host=None</c>): exposing a server to the network is asked for, never
+    /// a default. Must be empty when <see cref="UnixPath"/> is set.
     /// </summary>
     public IList<string> Hosts { get; } = new List<string>();
 
-    /// <summary>The TCP port (0, the default, picks a free one: read it from <see cref="RxStreamsHostedServer.Server"/>).</summary>
-    public int Port { get; set; }
+    /// <summary>
+    /// The TCP port; required unless <see cref="UnixPath"/> is set (<see langword="null"/>, the default, refuses to start,
+    /// naming the missing key). 0 picks a free one: read it from <see cref="RxStreamsHostedServer.Server"/>.
+    /// </summary>
+    public int? Port { get; set; }
 
     /// <summary>A Unix domain socket path to listen on instead of TCP; <see langword="null"/> (the default) for TCP.</summary>
     public string? UnixPath { get; set; }
@@ -61,12 +71,19 @@ public sealed class RxStreamsServerOptions
     /// <summary>Builds the library's <see cref="ServerOptions"/>, checking every value.</summary>
     /// <param name="name">The server's name, for error messages.</param>
     /// <returns>The options.</returns>
-    /// <exception cref="InvalidOperationException">A value is out of range, or both <see cref="UnixPath"/> and <see cref="Hosts"/> are set.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A value is out of range, both <see cref="UnixPath"/> and <see cref="Hosts"/> are set, or <c>"*"</c> is not alone in <see cref="Hosts"/>.
+    /// </exception>
     internal ServerOptions ToServerOptions(string name)
     {
         if (UnixPath is not null && Hosts.Count > 0)
         {
             throw new InvalidOperationException($"RxStreams server '{name}': set either UnixPath or Hosts, not both.");
+        }
+
+        if (Hosts.Count > 1 && Hosts.Contains(EveryInterface))
+        {
+            throw new InvalidOperationException($"RxStreams server '{name}': \"{EveryInterface}\" (every interface) must be the only entry of Hosts.");
         }
 
         if (CloseTimeout < TimeSpan.Zero)

@@ -15,7 +15,11 @@ public static class RxStreamsServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The host's services.</param>
     /// <param name="name">The server's name: its options' name and its keyed-service key.</param>
-    /// <param name="configuration">The section its <see cref="RxStreamsServerOptions"/> are bound from (for example <c>configuration.GetSection("RxStreams:Servers:echo")</c>).</param>
+    /// <param name="configuration">
+    /// The section its <see cref="RxStreamsServerOptions"/> are bound from (for example <c>configuration.GetSection("RxStreams:Servers:echo")</c>).
+    /// It must give a <c>Port</c> or a <c>UnixPath</c> (or a <c>Configure</c> step must), and hold no other keys than the options':
+    /// otherwise the host fails to start, naming the server and the key.
+    /// </param>
     /// <param name="handler">Handles one connection; it may watch <see cref="ConnectionWriter.CloseRequested"/> to finish when the host stops.</param>
     /// <returns>The options builder, to add <c>Configure</c> or validation steps.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
@@ -66,9 +70,11 @@ public static class RxStreamsServiceCollectionExtensions
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configuration);
 
-        var builder = services.AddOptions<RxStreamsServerOptions>(name).Bind(configuration);
+        // A key the options do not have is a misspelling ("Prot": 7000) that would otherwise leave a default in place.
+        var builder = services.AddOptions<RxStreamsServerOptions>(name).Bind(configuration, binder => binder.ErrorOnUnknownConfiguration = true);
         services.AddKeyedSingleton(name, (provider, _) => new RxStreamsHostedServer(
             name,
+            configuration,
             provider.GetRequiredService<IOptionsMonitor<RxStreamsServerOptions>>(),
             server => attachHandler(server, provider),
             provider.GetService<ILoggerFactory>()));

@@ -18,7 +18,8 @@ public sealed partial class ConnectionReader
 
     /// <summary>
     /// asyncio's <c>read(n)</c>. With <paramref name="n"/> &gt; 0: waits until at least one byte is available (or the end),
-    /// then returns at most <paramref name="n"/> of the bytes available. With 0: returns empty at once. With a negative
+    /// then returns at most <paramref name="n"/> of the bytes available. With 0: raises the stored error if the input has
+    /// failed (asyncio checks it first; the buffered bytes stay readable), else returns empty at once. With a negative
     /// value (the default, -1): reads to the end of the input and returns everything. Empty means end of input.
     /// </summary>
     /// <param name="n">How many bytes at most; negative for all of them.</param>
@@ -35,7 +36,8 @@ public sealed partial class ConnectionReader
         {
             if (n == 0)
             {
-                return ThrowIfFailedAndEmpty(ReadOnlyMemory<byte>.Empty);
+                // asyncio checks the stored exception before n == 0; nothing is consumed, so buffered bytes stay readable.
+                return Exception is { } stored ? throw stored : ReadOnlyMemory<byte>.Empty;
             }
 
             if (n < 0)
@@ -124,7 +126,7 @@ public sealed partial class ConnectionReader
         ReadUntilCoreAsync(Separators.Normalize(separators, nameof(separators)), cancellationToken);
 
     /// <summary>asyncio's <c>readexactly(n)</c>: reads exactly <paramref name="n"/> bytes. The limit does not apply.</summary>
-    /// <param name="n">How many bytes; 0 returns empty at once, even at the end of the input.</param>
+    /// <param name="n">How many bytes; 0 returns empty at once, even at the end of the input (but raises a stored error, as asyncio does).</param>
     /// <param name="cancellationToken">Cancels the wait; nothing is consumed then.</param>
     /// <returns>Exactly <paramref name="n"/> bytes.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="n"/> is negative (asyncio: 'readexactly size can not be less than zero').</exception>

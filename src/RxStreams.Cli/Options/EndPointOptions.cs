@@ -59,6 +59,11 @@ internal sealed record Target(string? UnixPath, string Host, int Port)
         ? Streams.OpenConnectionAsync(Host, Port, options, cancellationToken)
         : Streams.OpenUnixConnectionAsync(UnixPath, options, cancellationToken);
 
+    /// <summary>The endpoint for messages: <c>127.0.0.1:8888</c>, <c>[::1]:8888</c>, or the Unix path (escaped).</summary>
+    public string Describe() => UnixPath is null
+        ? (Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}")
+        : PythonFormat.Repr(UnixPath);
+
     /// <summary>Starts a server on this endpoint.</summary>
     public Task<StreamServer> ListenAsync(ServerOptions options, CancellationToken cancellationToken) => UnixPath is null
         ? Streams.StartServerAsync(Host, Port, options, cancellationToken)

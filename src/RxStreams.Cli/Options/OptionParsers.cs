@@ -51,6 +51,18 @@ internal static class OptionParsers
         return null;
     }
 
+    /// <summary>A number of seconds that may be 0 (<see cref="TimeSpan.Zero"/>: "no limit"), fractions allowed.</summary>
+    public static TimeSpan? SecondsOrZero(ArgumentResult result)
+    {
+        string text = result.Tokens[0].Value;
+        if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds) && seconds == 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        return Seconds(result);
+    }
+
     /// <summary><c>[HOST:]PORT</c> where the host may be left out (it is then 127.0.0.1); IPv6 hosts in brackets.</summary>
     public static HostPort? ListenEndPoint(ArgumentResult result) => EndPoint(result, "127.0.0.1");
 

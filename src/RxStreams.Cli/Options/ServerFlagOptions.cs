@@ -4,7 +4,7 @@ namespace RxStreams.Cli.Options;
 
 /// <summary>
 /// A server's <c>--tls-cert FILE [--tls-key FILE]</c>, <c>--proxy-protocol</c>, <c>--idle-timeout S</c>,
-/// <c>--frame-timeout S</c>, <c>--max-connections N</c> and <c>--reuse-port</c> (echo and proxy). The certificate is loaded when the command runs, so a bad file is a runtime
+/// <c>--frame-timeout S</c>, <c>--max-connections N</c>, <c>--backlog N</c> and <c>--reuse-port</c> (echo and proxy). The certificate is loaded when the command runs, so a bad file is a runtime
 /// failure (exit code 1), not a usage error.
 /// </summary>
 internal sealed class ServerFlagOptions
@@ -47,6 +47,13 @@ internal sealed class ServerFlagOptions
         CustomParser = OptionParsers.PositiveCount,
     };
 
+    private readonly Option<int?> _backlog = new("--backlog")
+    {
+        Description = "How many connections the OS queues before they are accepted (default: 100, as asyncio; the OS may cap it, on Linux at net.core.somaxconn)",
+        HelpName = "N",
+        CustomParser = OptionParsers.PositiveCount,
+    };
+
     private readonly Option<bool> _reusePort = new("--reuse-port")
     {
         Description = "SO_REUSEPORT: several processes may listen on the same port and share its connections",
@@ -61,6 +68,7 @@ internal sealed class ServerFlagOptions
         command.Options.Add(_idleTimeout);
         command.Options.Add(_frameTimeout);
         command.Options.Add(_maxConnections);
+        command.Options.Add(_backlog);
         command.Options.Add(_reusePort);
         command.Validators.Add(result =>
         {
@@ -72,15 +80,24 @@ internal sealed class ServerFlagOptions
     }
 
     /// <summary>The server settings the flags ask for (loads the certificate files, which may throw).</summary>
-    public ServerOptions Read(ParseResult result) => new()
+    public ServerOptions Read(ParseResult result)
     {
-        Tls = ReadTls(result.GetValue(_tlsCertificate), result.GetValue(_tlsKey)),
-        ProxyProtocol = result.GetValue(_proxyProtocol) ? ProxyProtocolMode.Required : ProxyProtocolMode.Off,
-        IdleTimeout = result.GetValue(_idleTimeout),
-        FrameTimeout = result.GetValue(_frameTimeout),
-        MaxConnections = result.GetValue(_maxConnections),
-        ReusePort = result.GetValue(_reusePort),
-    };
+        var options = new ServerOptions
+        {
+            Tls = ReadTls(result.GetValue(_tlsCertificate), result.GetValue(_tlsKey)),
+            ProxyProtocol = result.GetValue(_proxyProtocol) ? ProxyProtocolMode.Required : ProxyProtocolMode.Off,
+            IdleTimeout = result.GetValue(_idleTimeout),
+            FrameTimeout = result.GetValue(_frameTimeout),
+            MaxConnections = result.GetValue(_maxConnections),
+            ReusePort = result.GetValue(_reusePort),
+        };
+        if (result.GetValue(_backlog) is { } backlog)
+        {
+            options.Backlog = backlog;
+        }
+
+        return options;
+    }
 
     private static TlsServerOptions? ReadTls(string? certificate, string? key)
     {

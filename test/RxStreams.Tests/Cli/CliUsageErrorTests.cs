@@ -11,7 +11,7 @@ public class CliUsageErrorTests
     [TestCase(new[] { "echo", "--port", "70000" }, "invalid port '70000'")]
     [TestCase(new[] { "echo", "--port", "x" }, "invalid port 'x'")]
     [TestCase(new[] { "echo" }, "--port or --unix is required")]
-    [TestCase(new[] { "echo", "--port", "0", "--unix", "/tmp/x.sock" }, "--port and --unix exclude each other")]
+    [TestCase(new[] { "echo", "--port", "0", "--unix", "echo.sock" }, "--port and --unix exclude each other")]
     [TestCase(new[] { "echo", "--port", "0", "--tls-key", "key.pem" }, "--tls-key needs --tls-cert")]
     [TestCase(new[] { "echo", "--port", "0", "--idle-timeout", "-1" }, "invalid number of seconds '-1' for --idle-timeout")]
     [TestCase(new[] { "echo", "--port", "0", "--tls" }, "Unrecognized command or argument '--tls'")]
@@ -19,6 +19,9 @@ public class CliUsageErrorTests
     [TestCase(new[] { "send", "--port", "1", "--file", "f", "hello" }, "expected one MESSAGE argument or --file FILE")]
     [TestCase(new[] { "send", "--port", "1", "--insecure", "hello" }, "--insecure and --sni are only meaningful with --tls")]
     [TestCase(new[] { "send", "--port", "1", "--file", "f", "--progress", "--no-progress" }, "--progress and --no-progress exclude each other")]
+    [TestCase(new[] { "echo", "--port", "0", "--backlog", "0" }, "invalid count '0' for --backlog")]
+    [TestCase(new[] { "proxy", "--listen", "0", "--to", "h:1", "--backlog", "x" }, "invalid count 'x' for --backlog")]
+    [TestCase(new[] { "send", "--port", "1", "--timeout", "-1", "hello" }, "invalid number of seconds '-1' for --timeout")]
     [TestCase(new[] { "proxy", "--listen", "0" }, "Option '--to' is required")]
     [TestCase(new[] { "proxy", "--listen", "0", "--to", "8080" }, "'8080' needs a host (HOST:PORT)")]
     public async Task UsageError_ExitsTwo_WithTheMessageOnStderr(string[] args, string message)

@@ -61,6 +61,24 @@ public class StreamReaderConformanceTests
         Assert.That(reader.BufferedLength, Is.EqualTo(Data.Length));
     }
 
+    [Test] // asyncio's read(): 'if self._exception is not None: raise self._exception' comes before 'if n == 0: return b""'
+    public async Task ReadZero_RaisesTheStoredException()
+    {
+        var empty = new ConnectionReader();
+        var buffered = new ConnectionReader();
+        buffered.FeedData(Data);
+        var error = new InvalidOperationException("stored");
+
+        empty.SetException(error);
+        buffered.SetException(error);
+
+        Assert.That(async () => await empty.ReadAsync(0), Throws.Exception.SameAs(error));
+        Assert.That(async () => await buffered.ReadAsync(0), Throws.Exception.SameAs(error));
+        // Differs on purpose only in what follows: read(0) consumed nothing, so the buffered bytes are still delivered.
+        Assert.That(buffered.BufferedLength, Is.EqualTo(Data.Length));
+        Assert.That(S(await buffered.ReadAsync(Data.Length).Within()), Is.EqualTo(S(Data)));
+    }
+
     [Test] // test_read
     public async Task Read()
     {
@@ -440,6 +458,19 @@ public class StreamReaderConformanceTests
 
         var error = Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await reader.ReadExactlyAsync(-1));
         Assert.That(error!.Message, Does.Contain("less than zero"));
+        Assert.That(reader.BufferedLength, Is.EqualTo(Data.Length));
+    }
+
+    [Test] // asyncio's readexactly(): n < 0, then the stored exception, then 'if n == 0: return b""'
+    public async Task ReadExactlyZero_RaisesTheStoredException()
+    {
+        var reader = new ConnectionReader();
+        reader.FeedData(Data);
+        var error = new InvalidOperationException("stored");
+        reader.SetException(error);
+
+        Assert.That(async () => await reader.ReadExactlyAsync(0), Throws.Exception.SameAs(error));
+        Assert.That(async () => await reader.ReadExactlyAsync(-1), Throws.InstanceOf<ArgumentOutOfRangeException>(), "the size check comes first");
         Assert.That(reader.BufferedLength, Is.EqualTo(Data.Length));
     }
 

@@ -91,7 +91,7 @@ public class HostedServerTests
     public async Task HandlerIgnoringTheRequest_IsServedUntilTheHostsDeadline_ThenAborted()
     {
         using var host = BuildHost(
-            new() { ["Servers:stubborn:Hosts:0"] = "127.0.0.1" },
+            new() { ["Servers:stubborn:Hosts:0"] = "127.0.0.1", ["Servers:stubborn:Port"] = "0" },
             (services, configuration) => services.AddRxStreamsServer("stubborn", configuration.GetSection("Servers:stubborn"), StubbornEcho),
             hostShutdownTimeout: TimeSpan.FromSeconds(2));
         await host.StartAsync().Within();
@@ -148,7 +148,7 @@ public class HostedServerTests
     {
         var log = new ListLoggerProvider();
         using var host = BuildHost(
-            new() { ["Servers:kv:Hosts:0"] = "127.0.0.1" },
+            new() { ["Servers:kv:Hosts:0"] = "127.0.0.1", ["Servers:kv:Port"] = "0" },
             (services, configuration) =>
             {
                 services.AddSingleton(new Dictionary<string, string> { ["answer"] = "42" });
@@ -194,6 +194,113 @@ public class HostedServerTests
         var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
         Assert.That(error!.Message, Does.Contain("'bad'"));
         Assert.Throws<ArgumentException>(() => new ServiceCollection().AddRxStreamsServer("", new ConfigurationManager(), StubbornEcho));
+    }
+
+    [TestCase("Server:echo:Port", "the configuration section 'Servers:echo' is missing or misnamed")] // "Server", not "Servers"
+    [TestCase("Servers:echo:Limit", "the configuration key 'Servers:echo:Port' is missing")]
+    public void NoPort_RefusesToStart_NamingTheServerAndTheKey(string key, string why)
+    {
+        using var host = BuildHost(
+            new() { [key] = "7000" },
+            (services, configuration) => services.AddRxStreamsServer("echo", configuration.GetSection("Servers:echo"), StubbornEcho));
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
+
+        Assert.That(error!.Message, Does.Contain("'echo'").And.Contain(why).And.Contain("'Servers:echo:Port'"), "not every interface on a random port");
+    }
+
+    [Test]
+    public void MisspelledKey_RefusesToStart_NamingTheServerAndTheKey()
+    {
+        using var host = BuildHost(
+            new() { ["Servers:echo:Prot"] = "7000", ["Servers:echo:Port"] = "0" },
+            (services, configuration) => services.AddRxStreamsServer("echo", configuration.GetSection("Servers:echo"), StubbornEcho));
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
+
+        Assert.That(error!.Message, Does.Contain("'echo'").And.Contain("'Prot'"));
+    }
+
+    [Test]
+    public async Task PortWithoutHosts_ListensOnLoopbackOnly()
+    {
+        int port = FreePort();
+        using var host = BuildHost(
+            new() { ["Servers:echo:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            (services, configuration) => services.AddRxStreamsServer("echo", configuration.GetSection("Servers:echo"), PoliteEcho));
+        await host.StartAsync().Within();
+        var endPoints = host.Services.GetRequiredKeyedService<RxStreamsHostedServer>("echo").Server.EndPoints.Cast<IPEndPoint>().ToList();
+
+        Assert.That(endPoints, Has.All.Matches<IPEndPoint>(e => IPAddress.IsLoopback(e.Address) && e.Port == port), string.Join(", ", endPoints));
+        Assert.That(endPoints, Has.One.Matches<IPEndPoint>(e => e.Address.Equals(IPAddress.Loopback)));
+        if (LoopbackAccepts(IPAddress.IPv6Loopback))
+        {
+            Assert.That(endPoints, Has.One.Matches<IPEndPoint>(e => e.Address.Equals(IPAddress.IPv6Loopback)), "::1 too, as Kestrel's localhost");
+        }
+
+        await using var connection = await Streams.OpenConnectionAsync("127.0.0.1", port).Within();
+        connection.Writer.WriteLine("hello");
+        Assert.That(Loopback.Text(await connection.Reader.ReadLineAsync().Within()), Is.EqualTo("hello\n"));
+        connection.Writer.WriteEof();
+        await host.StopAsync().Within();
+    }
+
+    [Test]
+    public async Task FreePortWithoutHosts_Is127001Only()
+    {
+        using var host = BuildHost(
+            new() { ["Servers:echo:Port"] = "0" },
+            (services, configuration) => services.AddRxStreamsServer("echo", configuration.GetSection("Servers:echo"), PoliteEcho));
+        await host.StartAsync().Within();
+
+        var endPoints = host.Services.GetRequiredKeyedService<RxStreamsHostedServer>("echo").Server.EndPoints.Cast<IPEndPoint>();
+
+        Assert.That(endPoints.Select(e => e.Address), Is.EqualTo(new[] { IPAddress.Loopback }));
+        await host.StopAsync().Within();
+    }
+
+    [Test]
+    public async Task StarHost_ListensOnEveryInterface_OnlyWhenAsked()
+    {
+        using var host = BuildHost(
+            new() { ["Servers:open:Hosts:0"] = "*", ["Servers:open:Port"] = "0" },
+            (services, configuration) => services.AddRxStreamsServer("open", configuration.GetSection("Servers:open"), PoliteEcho));
+        await host.StartAsync().Within();
+
+        var addresses = host.Services.GetRequiredKeyedService<RxStreamsHostedServer>("open").Server.EndPoints.Cast<IPEndPoint>().Select(e => e.Address);
+
+        Assert.That(addresses, Does.Contain(IPAddress.Any));
+        Assert.That(addresses, Has.All.Matches<IPAddress>(a => a.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any)));
+        await host.StopAsync().Within();
+
+        using var mixed = BuildHost(
+            new() { ["Servers:mixed:Hosts:0"] = "*", ["Servers:mixed:Hosts:1"] = "127.0.0.1", ["Servers:mixed:Port"] = "0" },
+            (services, configuration) => services.AddRxStreamsServer("mixed", configuration.GetSection("Servers:mixed"), PoliteEcho));
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await mixed.StartAsync().Within());
+        Assert.That(error!.Message, Does.Contain("'mixed'").And.Contain("only entry of Hosts"));
+    }
+
+    /// <summary>A port free on both loopbacks at the time of asking: bound on 127.0.0.1, then released.</summary>
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    /// <summary>Whether this machine can listen on <paramref name="address"/> (IPv6 loopback is off in some containers).</summary>
+    private static bool LoopbackAccepts(IPAddress address)
+    {
+        try
+        {
+            using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            probe.Bind(new IPEndPoint(address, 0));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Captures the first error logged.</summary>

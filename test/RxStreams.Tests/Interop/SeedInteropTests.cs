@@ -16,79 +16,20 @@ namespace RxStreams.Tests.Interop;
 [CancelAfter(60_000)]
 public partial class SeedInteropTests
 {
-    /// <summary>The seed's TCP echo client as printed at the top of the page (with <c>await writer.wait_closed()</c>).</summary>
-    private const string SeedClientTop = """
-        import asyncio
-
-        async def tcp_echo_client(message):
-            reader, writer = await asyncio.open_connection(
-                '127.0.0.1', 8888)
-
-            print(f'Send: {message!r}')
-            writer.write(message.encode())
-
-            data = await reader.read(100)
-            print(f'Received: {data.decode()!r}')
-
-            print('Close the connection')
-            writer.close()
-            await writer.wait_closed()
-
-        asyncio.run(tcp_echo_client('Hello World!'))
-        """;
+    /// <summary>
+    /// The seed's TCP echo client as printed at the top of the page (with <c>await writer.wait_closed()</c>). The seed
+    /// programs are copied verbatim into <c>Interop/Data</c> (see its README), so the tests run from any clone.
+    /// </summary>
+    private static readonly string SeedClientTop = SeedFile("tcp_echo_client.py");
 
     /// <summary>The seed's TCP echo client as printed in its examples section (no <c>wait_closed</c>).</summary>
-    private const string SeedClientExamples = """
-        import asyncio
-
-        async def tcp_echo_client(message):
-            reader, writer = await asyncio.open_connection(
-                '127.0.0.1', 8888)
-
-            print(f'Send: {message!r}')
-            writer.write(message.encode())
-
-            data = await reader.read(100)
-            print(f'Received: {data.decode()!r}')
-
-            print('Close the connection')
-            writer.close()
-
-        asyncio.run(tcp_echo_client('Hello World!'))
-        """;
+    private static readonly string SeedClientExamples = SeedFile("tcp_echo_client_examples.py");
 
     /// <summary>The seed's TCP echo server, as printed.</summary>
-    private const string SeedServer = """
-        import asyncio
+    private static readonly string SeedServer = SeedFile("tcp_echo_server.py");
 
-        async def handle_echo(reader, writer):
-            data = await reader.read(100)
-            message = data.decode()
-            addr = writer.get_extra_info('peername')
-
-            print(f"Received {message!r} from {addr!r}")
-
-            print(f"Send: {message!r}")
-            writer.write(data)
-            await writer.drain()
-
-            print("Close the connection")
-            writer.close()
-
-        async def main():
-            server = await asyncio.start_server(
-                handle_echo, '127.0.0.1', 8888)
-
-            addr = server.sockets[0].getsockname()
-            print(f'Serving on {addr}')
-
-            async with server:
-                await server.serve_forever()
-
-        asyncio.run(main())
-        """;
-
-    private const string SeedPage = "/work/shared/seeds/asyncio-streams.txt";
+    /// <summary>The seed page itself, in a <c>shared</c> directory beside the clone (where the project's CI provides it).</summary>
+    private static readonly string SeedPageInShared = Path.Combine("shared", "seeds", "asyncio-streams.txt");
 
     private static readonly string[] SeedClientOutput = ["Send: 'Hello World!'", "Received: 'Hello World!'", "Close the connection"];
 
@@ -119,14 +60,18 @@ public partial class SeedInteropTests
     [Test]
     public void SeedPrograms_AreVerbatimFromTheSeedPage()
     {
-        Assume.That(File.Exists(SeedPage), Is.True, $"{SeedPage} is not on this machine");
-        var page = File.ReadAllText(SeedPage).ReplaceLineEndings("\n");
+        var page = FindBesideTheRepository(SeedPageInShared);
+        if (page is null)
+        {
+            Assert.Ignore($"The seed page (../{SeedPageInShared} from the clone) is only beside the project's own checkouts; the tests run the copies in Interop/Data.");
+        }
 
+        var text = File.ReadAllText(page).ReplaceLineEndings("\n");
         Assert.Multiple(() =>
         {
-            Assert.That(page, Does.Contain(SeedClientTop.ReplaceLineEndings("\n")));
-            Assert.That(page, Does.Contain(SeedClientExamples.ReplaceLineEndings("\n")));
-            Assert.That(page, Does.Contain(SeedServer.ReplaceLineEndings("\n")));
+            Assert.That(text, Does.Contain(SeedClientTop.ReplaceLineEndings("\n")));
+            Assert.That(text, Does.Contain(SeedClientExamples.ReplaceLineEndings("\n")));
+            Assert.That(text, Does.Contain(SeedServer.ReplaceLineEndings("\n")));
         });
     }
 
@@ -342,6 +287,34 @@ public partial class SeedInteropTests
         int port = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.That(port, Is.InRange(1, 65535));
         return port;
+    }
+
+    /// <summary>A seed program from <c>Interop/Data</c>, copied next to the tests by the project file.</summary>
+    private static string SeedFile(string name) =>
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Interop", "Data", name)).ReplaceLineEndings("\n").TrimEnd('\n');
+
+    /// <summary>
+    /// <paramref name="relativePath"/> in a directory above the clone the tests were built in (the first directory above
+    /// the test output holding RxStreams.sln), the nearest first, if such a file exists; <see langword="null"/> otherwise.
+    /// </summary>
+    private static string? FindBesideTheRepository(string relativePath)
+    {
+        var clone = new DirectoryInfo(AppContext.BaseDirectory);
+        while (clone is not null && !File.Exists(Path.Combine(clone.FullName, "RxStreams.sln")))
+        {
+            clone = clone.Parent;
+        }
+
+        for (var directory = clone?.Parent; directory is not null; directory = directory.Parent)
+        {
+            var path = Path.Combine(directory.FullName, relativePath);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
     }
 
     private static void RequirePython() =>
