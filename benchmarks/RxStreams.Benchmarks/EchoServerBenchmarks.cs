@@ -89,7 +89,7 @@ public abstract class EchoServerBenchmarks
         {
             if (_servers[name] is ChildProcessEchoServer child)
             {
-                ServerCpuRecords.Write(GetType(), name, child.ProcessorTime - _serverCpuAtStart[name], runs * Shape.OperationsPerRun);
+                ServerCpuRecords.Write(BenchmarkType, name, child.ProcessorTime - _serverCpuAtStart[name], runs * Shape.OperationsPerRun);
             }
         }
 
@@ -100,6 +100,24 @@ public abstract class EchoServerBenchmarks
 
         _servers.Clear();
         _runs.Clear();
+    }
+
+    /// <summary>
+    /// The benchmark class as the summary knows it: BenchmarkDotNet runs a generated class derived from it, in an
+    /// assembly of its own, so <c>GetType()</c> is not it.
+    /// </summary>
+    private Type BenchmarkType
+    {
+        get
+        {
+            var type = GetType();
+            while (type.Assembly != typeof(EchoServerBenchmarks).Assembly)
+            {
+                type = type.BaseType!;
+            }
+
+            return type;
+        }
     }
 
     /// <summary>The shape of a benchmark class, for the summary's columns.</summary>
