@@ -15,7 +15,7 @@ namespace RxStreams.Benchmarks;
 /// --connect-load PORT [seconds]                      connect, echo one line, close, in rounds of 500 (default 5 s)
 /// --shape NAME PORT [seconds]                         runs of a LoadShapes shape (c1, c50, pingpong, bulk-raw, bulk-lines,
 ///                                                     connect, connect8) for at least SECONDS (default 5), then one line:
-///                                                     "result: operations=N unit=U seconds=S" (benchmarks/scripts)
+///                                                     "result: operations=N unit=U seconds=S description=D"
 /// --framing CLASS METHOD FRAMESIZE CHUNKSIZE [seconds] run one framing benchmark case in a loop (for perf record)
 /// </code>
 /// (The CLI's own server, <c>dotnet run -c Release --project src/RxStreams.Cli -- echo --port P --lines</c>, is the
@@ -123,7 +123,7 @@ internal static class Standalone
         while (total.Elapsed.TotalSeconds < seconds);
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"result: operations={runs * shape.OperationsPerRun:R} unit={shape.Unit.Replace(' ', '_')} seconds={total.Elapsed.TotalSeconds:F3}"));
+            $"result: operations={runs * shape.OperationsPerRun:R} unit={shape.Unit.Replace(' ', '_')} seconds={total.Elapsed.TotalSeconds:F3} description={shape.Description}"));
         return 0;
     }
 

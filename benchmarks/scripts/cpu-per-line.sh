@@ -8,7 +8,7 @@ server=${1:?server name}; connections=${2:-1}; outstanding=${3:-64}; seconds=${4
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bench="$root/benchmarks/RxStreams.Benchmarks/bin/Release/net10.0/RxStreams.Benchmarks.dll"
 work=$(mktemp -d)
-trap 'exec 3>&-; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exec 3>&-; wait 2>/dev/null || true; rm -rf "$work"' EXIT # || true: set -e would end the trap before rm
 mkfifo "$work/in"
 # shellcheck disable=SC2086
 $wrap dotnet "$bench" --serve "$server" lines <"$work/in" >"$work/out" 2>&1 &

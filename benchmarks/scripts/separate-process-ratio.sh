@@ -21,7 +21,8 @@ bench="$root/benchmarks/RxStreams.Benchmarks/bin/Release/net10.0/RxStreams.Bench
 cli="$root/src/RxStreams.Cli/bin/Release/net10.0/RxStreams.Cli.dll"
 hz=$(getconf CLK_TCK)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# (|| true: under set -e a failing command in the trap would end it before the clean-up.)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # Starts one server for a shape's mode (raw bytes for bulk-raw, lines otherwise); sets port and server_pid. The
 # benchmark's servers run until their stdin (a fifo held open by fd 3) closes; the CLI until it is killed.
@@ -43,7 +44,7 @@ stop() { exec 3>&-; kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2
 ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-declare -A rate cpu unit
+declare -A rate cpu unit description
 for round in $(seq "$rounds"); do
   order=("${servers[@]}")
   if (( round % 2 == 0 )); then order=(); for (( i = ${#servers[@]} - 1; i >= 0; i-- )); do order+=("${servers[i]}"); done; fi
@@ -57,6 +58,7 @@ for round in $(seq "$rounds"); do
       after=$(ticks)
       stop
       ops=$(field operations "$result"); elapsed=$(field seconds "$result"); unit[$shape]=$(field unit "$result" | tr _ ' ')
+      description[$shape]=$(sed -n 's/.* description=//p' <<<"$result")
       rate[$shape,$server,$round]=$(awk -v n="$ops" -v s="$elapsed" 'BEGIN { printf "%.6f", n / s }')
       cpu[$shape,$server,$round]=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$ops" 'BEGIN { printf "%.9f", t / hz / n }')
       echo "round $round $shape $server: ${rate[$shape,$server,$round]} ${unit[$shape]}/s, server CPU $((after - before)) ticks" >&2
@@ -83,7 +85,7 @@ for shape in "${shapes[@]}"; do
     done
     ratio=$(echo "$ratios" | median)
     server_cpu=$(for r in $(seq "$rounds"); do echo "${cpu[$shape,$server,$r]:-}"; done | tr '\n' ' ' | median)
-    printf '| %s | %s | %s | %s | %s vs %s |\n' "$shape" "$server" \
+    printf '| %s (%s) | %s | %s | %s | %s vs %s |\n' "${description[$shape]}" "$shape" "$server" \
       "$(awk -v x="$ratio" 'BEGIN { if (x == "") print "n/a"; else printf "%.2fx", x }')" \
       "$(awk -v x="$floor_rate" -v u="${unit[$shape]}" 'BEGIN { printf "%.0f %s/s", x, u }')" \
       "$(per_op "$server_cpu" "${unit[$shape]}")" "$(per_op "$floor_cpu" "${unit[$shape]}")"
