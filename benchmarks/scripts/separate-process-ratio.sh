@@ -66,7 +66,7 @@ for round in $(seq "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Seconds per operation as us per line/round trip/connection, or ms per MB.
 per_op() { awk -v s="$1" -v u="$2" 'BEGIN { if (s == "") print "n/a"; else if (u == "MB") printf "%.2f ms/MB", s * 1e3; else printf "%.2f us/%s", s * 1e6, u }'; }
 
