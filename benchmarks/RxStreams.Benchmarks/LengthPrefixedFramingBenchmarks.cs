@@ -9,7 +9,7 @@ namespace RxStreams.Benchmarks;
 // big-endian length of the payload (not counting the header), then the payload; every variant hands back the payload,
 // header stripped, so the total checked is Frames * (FrameSize - 4). FrameSize is the whole frame on the wire, header
 // included, with the same Params as the other framing classes (16 B is a 12-byte payload). Frames and headers straddle
-// chunks as the cut falls. The variants are those of FramingBenchmarks.cs: SequenceReader (baseline, TryReadBigEndian +
+// chunks as the cut falls. The variants are those of FramingBenchmarkBase.cs: SequenceReader (baseline, TryReadBigEndian +
 // TryReadExact), SpanSlicing (the floor), RxOperator (a user's observable, copied once), RxOperatorOwned (a connection's
 // reader, adopted), and StreamReadExactly (the BCL: header then payload into a reused buffer).
 

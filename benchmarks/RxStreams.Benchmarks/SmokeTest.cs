@@ -130,6 +130,12 @@ internal static class SmokeTest
         yield return ("line echo 50 conn x 16", "lines", port => lines.RunAsync(port, 50, 16, 100_003, default));
         var pingPong = new PingPongClient { Timeout = Timeout, VerifyContent = true };
         yield return ("ping-pong", "round trips", port => pingPong.RunAsync(port, 2_000, default));
+        var longLines = new BulkClient(EchoPayload.LongLines(LoadShapes.LongLineLength, BulkClient.ChunkSize / LoadShapes.LongLineLength))
+        {
+            Timeout = Timeout,
+            VerifyContent = true,
+        };
+        yield return ("bulk 16 KiB lines, 32 MiB", "MiB", async port => (await longLines.RunAsync(port, 32L << 20, default)) >> 20);
         var connect = new ConnectRateClient { Timeout = Timeout, VerifyContent = true };
         yield return ("connect rate", "connections", port => connect.RunAsync(port, 500, default));
     }

@@ -13,6 +13,9 @@ namespace RxStreams.Benchmarks;
 ///                                                     (each stdin line prints allocated bytes and gen0 GC count)
 /// --load PORT [connections] [outstanding] [seconds]   line echo load against 127.0.0.1:PORT (default 1 64 10)
 /// --connect-load PORT [seconds]                      connect, echo one line, close, in rounds of 500 (default 5 s)
+/// --shape NAME PORT [seconds]                         runs of a LoadShapes shape (c1, c50, pingpong, bulk-raw, bulk-lines,
+///                                                     connect, connect8) for at least SECONDS (default 5), then one line:
+///                                                     "result: operations=N unit=U seconds=S description=D"
 /// --framing CLASS METHOD FRAMESIZE CHUNKSIZE [seconds] run one framing benchmark case in a loop (for perf record)
 /// </code>
 /// (The CLI's own server, <c>dotnet run -c Release --project src/RxStreams.Cli -- echo --port P --lines</c>, is the
@@ -43,7 +46,7 @@ internal static class Standalone
         };
         var stdinClosed = Task.Run(() =>
         {
-            // Any line on stdin asks for the process's allocation and GC counts (benchmarks/cpu-per-line.sh diffs them).
+            // Any line on stdin asks for the process's allocation and GC counts (benchmarks/scripts/cpu-per-line.sh diffs them).
             while (Console.In.ReadLine() is not null)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stats: allocated={GC.GetTotalAllocatedBytes(precise: true)} gen0={GC.CollectionCount(0)}"));
@@ -96,6 +99,31 @@ internal static class Standalone
         }
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"total {lines:N0} lines in {total.Elapsed.TotalSeconds:F1} s: {lines / total.Elapsed.TotalSeconds:N0} lines/s"));
+        return 0;
+    }
+
+    public static async Task<int> ShapeLoadAsync(string[] args, TextWriter output)
+    {
+        var shape = LoadShapes.All.FirstOrDefault(s => string.Equals(s.Name, args.ElementAtOrDefault(1), StringComparison.OrdinalIgnoreCase));
+        if (shape is null || args.Length < 3)
+        {
+            output.WriteLine($"Usage: --shape NAME PORT [seconds]; NAME is one of: {string.Join(", ", LoadShapes.All.Select(s => s.Name))}");
+            return 2;
+        }
+
+        var port = int.Parse(args[2], CultureInfo.InvariantCulture);
+        var seconds = args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 5;
+        var total = Stopwatch.StartNew();
+        long runs = 0;
+        do
+        {
+            await shape.RunAsync(port, false /* content unchecked: counted only */, CancellationToken.None);
+            runs++;
+        }
+        while (total.Elapsed.TotalSeconds < seconds);
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"result: operations={runs * shape.OperationsPerRun:R} unit={shape.Unit.Replace(' ', '_')} seconds={total.Elapsed.TotalSeconds:F3} description={shape.Description}"));
         return 0;
     }
 

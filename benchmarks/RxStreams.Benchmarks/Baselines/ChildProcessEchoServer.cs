@@ -28,6 +28,16 @@ internal sealed partial class ChildProcessEchoServer : IEchoServer
 
     public int Port { get; }
 
+    /// <summary>The server process's CPU time so far, user and system (what /proc/PID/stat's utime + stime count).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static async Task<IEchoServer> StartAsync(string name, EchoMode mode)
     {
         string assembly = Environment.GetEnvironmentVariable(AssemblyVariable) ?? typeof(ChildProcessEchoServer).Assembly.Location;

@@ -8,13 +8,27 @@ namespace RxStreams.Benchmarks.Clients;
 /// receiving the echo (sending and receiving must overlap, or both sides' socket buffers fill and the
 /// transfer deadlocks). The run succeeds when exactly as many bytes came back as were sent.
 /// </summary>
-internal sealed class BulkClient
+/// <remarks>
+/// The bytes are a repeated 64 KiB pattern, sent one pattern per send: pseudo-random bytes for raw echo
+/// (<see cref="EchoPayload.BulkPattern"/>), or whole long lines for line echo (<see cref="EchoPayload.LongLines"/>,
+/// with a total that is a multiple of the line length, since a line server drops a trailing partial line).
+/// </remarks>
+internal sealed class BulkClient(byte[] pattern)
 {
-    // The send chunk is the repeated pattern; 64 KiB is the loopback segment size, so each send is one skb.
-    private const int ChunkSize = 64 * 1024;
+    /// <summary>The send chunk: 64 KiB is the loopback segment size, so each send is one skb.</summary>
+    public const int ChunkSize = 64 * 1024;
+
     private const int ReceiveBufferSize = 256 * 1024;
 
-    private static readonly byte[] Pattern = EchoPayload.BulkPattern(ChunkSize);
+    private static readonly byte[] RandomPattern = EchoPayload.BulkPattern(ChunkSize);
+
+    private readonly byte[] _pattern = pattern;
+
+    /// <summary>Raw bulk: pseudo-random bytes, no line structure.</summary>
+    public BulkClient()
+        : this(RandomPattern)
+    {
+    }
 
     public TimeSpan Timeout { get; init; } = Deadline.DefaultTimeout;
 
@@ -55,14 +69,14 @@ internal sealed class BulkClient
         }
     }
 
-    private static async Task SendAsync(Socket socket, long totalBytes, CancellationToken cancellationToken)
+    private async Task SendAsync(Socket socket, long totalBytes, CancellationToken cancellationToken)
     {
         // Yield so the receive loop starts at once instead of after the first send window fills.
         await Task.Yield();
         for (var remaining = totalBytes; remaining > 0;)
         {
-            var chunk = (int)Math.Min(ChunkSize, remaining);
-            await LoopbackConnector.SendAllAsync(socket, Pattern.AsMemory(0, chunk), cancellationToken);
+            var chunk = (int)Math.Min(_pattern.Length, remaining);
+            await LoopbackConnector.SendAllAsync(socket, _pattern.AsMemory(0, chunk), cancellationToken);
             remaining -= chunk;
         }
     }
@@ -82,7 +96,7 @@ internal sealed class BulkClient
                     throw new EndOfStreamException($"Server closed the connection after echoing {received} of {totalBytes} bytes.");
                 }
 
-                if (VerifyContent && !EchoPayload.ContinuesRepetition(buffer.AsSpan(0, n), Pattern, ref phase))
+                if (VerifyContent && !EchoPayload.ContinuesRepetition(buffer.AsSpan(0, n), _pattern, ref phase))
                 {
                     throw new InvalidDataException($"Echoed bytes differ from the bytes sent (after {received} bytes).");
                 }

@@ -12,14 +12,24 @@ internal sealed class ConnectRateClient
 
     public bool VerifyContent { get; init; }
 
+    /// <summary>How many clients connect at once, each in its own sequential loop (1: one connection at a time).</summary>
+    public int Concurrency { get; init; } = 1;
+
     /// <summary>Returns the number of completed connections (always <paramref name="connections"/>).</summary>
     public Task<long> RunAsync(int port, int connections, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(connections);
-        return Deadline.RunAsync($"Connect rate ({connections} connections)", Timeout, token => RunCoreAsync(port, connections, token), cancellationToken);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Concurrency, 1);
+        return Deadline.RunAsync($"Connect rate ({connections} connections, {Concurrency} at once)", Timeout, async token =>
+        {
+            // Spread the remainder so the clients' shares differ by at most one connection.
+            var counts = await ConcurrentRuns.RunAsync(Concurrency, (i, ct) =>
+                RunSequentialAsync(port, (connections / Concurrency) + (i < connections % Concurrency ? 1 : 0), ct), token);
+            return counts.Sum();
+        }, cancellationToken);
     }
 
-    private async Task<long> RunCoreAsync(int port, int connections, CancellationToken cancellationToken)
+    private async Task<long> RunSequentialAsync(int port, int connections, CancellationToken cancellationToken)
     {
         var line = EchoPayload.Lines(1);
         var reply = new byte[EchoPayload.LineLength];

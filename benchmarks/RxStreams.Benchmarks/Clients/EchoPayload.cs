@@ -39,6 +39,27 @@ internal static class EchoPayload
     }
 
     /// <summary>
+    /// <paramref name="count"/> lines of <paramref name="lineLength"/> bytes each, '\n' included: printable bytes
+    /// that shift by one letter per line, so a reordered line fails verification.
+    /// </summary>
+    public static byte[] LongLines(int lineLength, int count)
+    {
+        var block = new byte[lineLength * count];
+        for (var line = 0; line < count; line++)
+        {
+            var bytes = block.AsSpan(line * lineLength, lineLength);
+            for (var i = 0; i < lineLength - 1; i++)
+            {
+                bytes[i] = (byte)('A' + ((line + i) % 26));
+            }
+
+            bytes[^1] = (byte)'\n';
+        }
+
+        return block;
+    }
+
+    /// <summary>
     /// A bulk send buffer of pseudo-random bytes (a fixed xorshift sequence, so runs are comparable).
     /// Random rather than constant data means a reordered or duplicated chunk would fail verification.
     /// </summary>

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Server CPU time (user+sys, from /proc/PID/stat) per echoed line, a measure that holds on a loaded machine where
-# wall-clock throughput does not. Usage: benchmarks/cpu-per-line.sh SERVER [connections] [outstanding] [seconds] [wrap]
+# wall-clock throughput does not. Usage: benchmarks/scripts/cpu-per-line.sh SERVER [connections] [outstanding] [seconds] [wrap]
 # SERVER is an EchoServerCatalog name (RawPipelines, RxStreamsPush, RxStreamsPull, Kestrel, NetworkStream);
 # WRAP, if given, prefixes the server command (e.g. "strace -c -f -o strace.txt"). Build Release first.
 set -euo pipefail
 server=${1:?server name}; connections=${2:-1}; outstanding=${3:-64}; seconds=${4:-5}; wrap=${5:-}
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 bench="$root/benchmarks/RxStreams.Benchmarks/bin/Release/net10.0/RxStreams.Benchmarks.dll"
 work=$(mktemp -d)
-trap 'exec 3>&-; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'exec 3>&-; wait 2>/dev/null || true; rm -rf "$work"' EXIT # || true: set -e would end the trap before rm
 mkfifo "$work/in"
 # shellcheck disable=SC2086
 $wrap dotnet "$bench" --serve "$server" lines <"$work/in" >"$work/out" 2>&1 &

@@ -1,0 +1,130 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.InMemory;
+using RxStreams.Framing;
+
+namespace RxStreams.Benchmarks;
+
+// Framing micro-benchmarks: in memory, one thread, no sockets. Each class frames the same pre-built input, cut into
+// ChunkSize pieces regardless of frame boundaries, with (note: every FrameSize below divides every ChunkSize, so in
+// these Params no frame actually straddles two chunks; the straddling paths are exercised, and checked by Setup, with
+// an odd size through --framing, e.g. `--framing LengthPrefixedFramingBenchmarks RxOperatorOwned 1024 4000`):
+//   - SequenceReader (baseline): a hand-written PipeReader-style consumer over the same chunks (InMemory/SequenceFramer);
+//   - RxOperator: the RxStreams operator subscribed to a plain synchronous observable of the chunks (a user's own
+//     source: the operator copies each chunk once into memory the frames can own);
+//   - RxOperatorOwned: the same, but the source is marked as emitting owned memory, as a connection's reader is, so the
+//     operator adopts the chunks without copying (the path of connection.Reader.Lines());
+//   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
+//     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
+//   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
+// One operation is one frame (OperationsPerInvoke = Frames), so Mean is time per frame and Allocated bytes per frame;
+// MB/s is FrameSize / Mean. The chunks live in one contiguous array, so owned adoption never has to copy.
+// Classes, one per file: LineFramingBenchmarks and SeparatorFramingBenchmarks (a terminator ends each frame),
+// ExactFramingBenchmarks (neither), and LengthPrefixedFramingBenchmarks (a header starts each frame; they emit the
+// payload, so they expect fewer bytes back).
+
+/// <summary>Input building, parameters and result checks shared by the framing benchmarks.</summary>
+public abstract class FramingBenchmarkBase
+{
+    /// <summary>Frames per invocation; every variant frames all of them.</summary>
+    public const int Frames = 16_384;
+
+    private protected static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Frame length in bytes, terminator or header included.</summary>
+    [Params(16, 64, 1024)]
+    public int FrameSize { get; set; }
+
+    /// <summary>How the input is cut into chunks (a receive's worth each).</summary>
+    [Params(4096, 65536)]
+    public int ChunkSize { get; set; }
+
+    private protected byte[] Input { get; private set; } = [];
+
+    private protected ReadOnlyMemory<byte>[] Chunks { get; private set; } = [];
+
+    private protected SequenceFramer Framer { get; } = new();
+
+    private protected CountingObserver Observer { get; } = new();
+
+    private protected SpanFramer SpanFramer { get; } = new();
+
+    /// <summary>What ends each frame (empty for fixed-length frames).</summary>
+    private protected abstract byte[] Terminator { get; }
+
+    /// <summary>How many bytes of header start each frame (0 unless the subclass writes one with <see cref="WriteHeader"/>).</summary>
+    private protected virtual int HeaderLength => 0;
+
+    /// <summary>The bytes all the variants must hand back in total: every byte of the input unless they strip something.</summary>
+    private protected virtual long ExpectedBytes => Input.Length;
+
+    /// <summary>Fills the <see cref="HeaderLength"/> bytes that start a frame whose payload is <paramref name="payloadLength"/> bytes.</summary>
+    private protected virtual void WriteHeader(Span<byte> header, int payloadLength)
+    {
+    }
+
+    private protected void BuildInput()
+    {
+        var terminator = Terminator;
+        Input = new byte[(long)Frames * FrameSize];
+        for (var f = 0; f < Frames; f++)
+        {
+            var frame = Input.AsSpan(f * FrameSize, FrameSize);
+            var payload = frame[HeaderLength..^terminator.Length];
+            for (var i = 0; i < payload.Length; i++)
+            {
+                payload[i] = (byte)('A' + ((f + i) % 26));
+            }
+
+            WriteHeader(frame[..HeaderLength], payload.Length);
+            terminator.CopyTo(frame[^terminator.Length..]);
+        }
+
+        var chunks = new List<ReadOnlyMemory<byte>>();
+        for (var offset = 0; offset < Input.Length; offset += ChunkSize)
+        {
+            chunks.Add(Input.AsMemory(offset, Math.Min(ChunkSize, Input.Length - offset)));
+        }
+
+        Chunks = [.. chunks];
+    }
+
+    /// <summary>Runs a variant once and checks it framed every byte into the right number of frames.</summary>
+    private protected void Check(string variant, long bytes)
+    {
+        if (bytes != ExpectedBytes)
+        {
+            throw new InvalidOperationException($"{variant} framed {bytes} bytes of {ExpectedBytes} (FrameSize {FrameSize}, ChunkSize {ChunkSize}).");
+        }
+    }
+
+    private protected long RunObserver(IObservable<ReadOnlyMemory<byte>> framed)
+    {
+        Observer.Reset();
+        framed.Subscribe(Observer).Dispose();
+        return Observer.Frames == Frames ? Observer.Bytes : -1;
+    }
+
+    private protected long RunFramer<TRule>(TRule rule)
+        where TRule : struct, IFrameRule
+    {
+        Framer.Reset();
+        foreach (var chunk in Chunks)
+        {
+            Framer.Feed(chunk, rule);
+        }
+
+        return Framer.Frames == Frames ? Framer.Bytes : -1;
+    }
+
+    private protected long RunSpanFramer(byte[] separator)
+    {
+        SpanFramer.Reset();
+        foreach (var chunk in Chunks)
+        {
+            SpanFramer.FeedSeparated(chunk.Span, separator);
+        }
+
+        return SpanFramer.Frames == Frames ? SpanFramer.Bytes : -1;
+    }
+}

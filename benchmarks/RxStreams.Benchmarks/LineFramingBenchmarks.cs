@@ -1,0 +1,56 @@
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.InMemory;
+using RxStreams.Framing;
+
+namespace RxStreams.Benchmarks;
+
+/// <summary>'\n'-terminated lines: <c>Lines()</c> vs a SequenceReader parser vs <c>StreamReader.ReadLine</c>.</summary>
+[MemoryDiagnoser]
+[Config(typeof(FramingConfig))]
+public class LineFramingBenchmarks : FramingBenchmarkBase
+{
+    private IObservable<ReadOnlyMemory<byte>> _lines = null!;
+    private IObservable<ReadOnlyMemory<byte>> _ownedLines = null!;
+
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+
+    private protected override byte[] Terminator => NewLine;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BuildInput();
+        _lines = new ChunkSource(Chunks).Lines();
+        _ownedLines = new OwnedChunkSource(Chunks).Lines();
+        Check(nameof(SequenceReader), SequenceReader());
+        Check(nameof(RxOperator), RxOperator());
+        Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(SpanIndexOf), SpanIndexOf());
+        Check(nameof(StreamReader), StreamReader());
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
+    public long SequenceReader() => RunFramer(default(LineRule));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long SpanIndexOf() => RunSpanFramer(NewLine);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(_lines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(_ownedLines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long StreamReader()
+    {
+        using var reader = new System.IO.StreamReader(new MemoryStream(Input, writable: false), Utf8NoBom, detectEncodingFromByteOrderMarks: false, ChunkSize);
+        long bytes = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            bytes += line.Length + 1; // ReadLine drops the '\n'; the payload is ASCII, one byte per char
+        }
+
+        return bytes;
+    }
+}

@@ -1,0 +1,56 @@
+using BenchmarkDotNet.Attributes;
+using RxStreams.Benchmarks.InMemory;
+using RxStreams.Framing;
+
+namespace RxStreams.Benchmarks;
+
+/// <summary>"\r\n"-terminated frames: <c>Until("\r\n")</c> vs SequenceReader's <c>TryReadTo(span)</c> vs <c>StreamReader.ReadLine</c>.</summary>
+[MemoryDiagnoser]
+[Config(typeof(FramingConfig))]
+public class SeparatorFramingBenchmarks : FramingBenchmarkBase
+{
+    private static readonly byte[] CrLf = "\r\n"u8.ToArray();
+
+    private IObservable<ReadOnlyMemory<byte>> _frames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+
+    private protected override byte[] Terminator => CrLf;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BuildInput();
+        _frames = new ChunkSource(Chunks).Until(CrLf);
+        _ownedFrames = new OwnedChunkSource(Chunks).Until(CrLf);
+        Check(nameof(SequenceReader), SequenceReader());
+        Check(nameof(RxOperator), RxOperator());
+        Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(SpanIndexOf), SpanIndexOf());
+        Check(nameof(StreamReader), StreamReader());
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
+    public long SequenceReader() => RunFramer(new SeparatorRule(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long SpanIndexOf() => RunSpanFramer(CrLf);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(_frames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long StreamReader()
+    {
+        using var reader = new System.IO.StreamReader(new MemoryStream(Input, writable: false), Utf8NoBom, detectEncodingFromByteOrderMarks: false, ChunkSize);
+        long bytes = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            bytes += line.Length + 2; // ReadLine drops the "\r\n"
+        }
+
+        return bytes;
+    }
+}
