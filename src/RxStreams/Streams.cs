@@ -238,7 +238,7 @@ public static partial class Streams
 
         options ??= new ServerOptions();
         options.Validate();
-        return Serve([Listener.Adopt(socket)], options);
+        return Serve([Listener.Adopt(socket, options.CleanupSocket)], options);
     }
 
     /// <summary>
