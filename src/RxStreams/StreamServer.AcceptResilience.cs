@@ -53,11 +53,19 @@ public sealed partial class StreamServer
     /// <summary>Waits before the next accept; false when the loop should end (the server closed or the subscriber left).</summary>
     private async Task<bool> BackOffAsync(Listener listener, AcceptBackoff backoff, SocketException error, CancellationToken cancellationToken)
     {
+        try
+        {
+            Metrics.AcceptError(error); // every failed attempt is counted; only the episode's first is logged and reported
+        }
+        catch (Exception)
+        {
+            // A meter listener that throws must not end the loop.
+        }
+
         if (backoff.Fail())
         {
             try
             {
-                Metrics.AcceptError(error);
                 Log.AcceptBackingOff(_logger, listener.EndPoint, error);
             }
             catch (Exception)

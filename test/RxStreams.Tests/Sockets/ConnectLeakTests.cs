@@ -35,6 +35,29 @@ public sealed class ConnectLeakTests
     }
 
     [Test]
+    public async Task RefusedUnixConnects_LeaveTheSocketCountUnchanged()
+    {
+        // A Unix socket bound and never listening: every connect to it is refused.
+        var directory = Directory.CreateTempSubdirectory("rxs-leak-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "refusing.sock");
+            using var refusing = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            refusing.Bind(new UnixDomainSocketEndPoint(path));
+            await ExpectFailureAsync(() => Streams.OpenUnixConnectionAsync(path), typeof(SocketException));
+
+            int before = OpenSockets();
+            await ConnectManyAsync(() => Streams.OpenUnixConnectionAsync(path), typeof(SocketException));
+
+            Assert.That(OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Test]
     public async Task TimedOutConnects_LeaveTheSocketCountUnchanged()
     {
         // A listener that never accepts, with its accept queue full: the kernel drops further SYNs, so a connect to it
