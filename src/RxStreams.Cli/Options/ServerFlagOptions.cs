@@ -42,7 +42,7 @@ internal sealed class ServerFlagOptions
 
     private readonly Option<int?> _maxConnections = new("--max-connections")
     {
-        Description = "Hold at most N connections; more wait in the backlog (default: no cap)",
+        Description = "Hold at most N connections; more wait in the backlog (default: derived from the open-file limit, RLIMIT_NOFILE minus headroom)",
         HelpName = "N",
         CustomParser = OptionParsers.PositiveCount,
     };
