@@ -189,6 +189,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             subscription.Complete(failure);
         }
 
+        LogSuppressedConnectionFailures();
         if (_logger.IsEnabled(LogLevel.Information))
         {
             Log.Closed(_logger, DescribeEndPoints());
@@ -297,13 +298,13 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     private void OnSetupError(StreamConnection connection, Exception error)
     {
-        Log.SetupFailed(_logger, connection.RemoteEndPoint, error);
+        LogConnectionFailure(duringSetup: true, connection.RemoteEndPoint, error);
         ReportError(error);
     }
 
     private void OnHandlerError(EndPoint? remoteEndPoint, Exception error)
     {
-        Log.ConnectionFailed(_logger, remoteEndPoint, error);
+        LogConnectionFailure(duringSetup: false, remoteEndPoint, error);
         ReportError(error);
     }
 
@@ -428,7 +429,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     void IConnectionOwner.OnClosed(StreamConnection connection) => OnClosed(connection);
 
-    void IConnectionOwner.ReportError(Exception error) => OnHandlerError(null, error);
+    void IConnectionOwner.ReportError(StreamConnection? connection, Exception error) => OnHandlerError(connection?.RemoteEndPoint, error);
 
     private void OnClosed(StreamConnection connection)
     {
