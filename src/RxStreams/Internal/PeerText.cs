@@ -90,6 +90,50 @@ internal static class PeerText
         return builder.ToString();
     }
 
+    /// <summary>
+    /// Makes a whole message safe for one line (an exception's message that may quote a peer): only characters that do
+    /// not print are escaped; backslashes and quotes stay, since parts already escaped with <see cref="Escape(string?, int)"/>
+    /// must not be escaped twice.
+    /// </summary>
+    /// <param name="text">The message.</param>
+    /// <param name="maxLength">The most characters of output kept before the note about the rest.</param>
+    /// <returns>The message on one line, without control characters.</returns>
+    public static string OneLine(string? text, int maxLength = 4 * DefaultMaxLength)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return string.Empty;
+        }
+
+        var builder = new StringBuilder(Math.Min(text.Length, maxLength) + 16);
+        int at = 0;
+        while (at < text.Length)
+        {
+            if (builder.Length >= maxLength)
+            {
+                return AppendCut(builder, text.Length - at, "chars");
+            }
+
+            if (Rune.DecodeFromUtf16(text.AsSpan(at), out var rune, out int used) != OperationStatus.Done)
+            {
+                AppendCodePoint(builder, text[at]);
+                at++;
+            }
+            else if (rune.Value is '\\' or '"')
+            {
+                builder.Append((char)rune.Value);
+                at += used;
+            }
+            else
+            {
+                AppendRune(builder, rune);
+                at += used;
+            }
+        }
+
+        return builder.ToString();
+    }
+
     /// <summary>Escapes an endpoint's text (a Unix socket path is the peer's choice; a PROXY header can name anything).</summary>
     /// <param name="endPoint">The endpoint, or <see langword="null"/>.</param>
     /// <returns>The escaped text; <c>unknown</c> for <see langword="null"/>.</returns>
