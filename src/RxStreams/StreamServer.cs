@@ -74,7 +74,10 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     /// <summary>
     /// Errors that ended a connection because of its handler or subscriber (asyncio reports them to the loop's exception
-    /// handler), and accept errors the server survived. Hot: errors with no subscriber are dropped.
+    /// handler), including an error raised in a subscriber's Rx chain (a throwing <c>Select</c> before
+    /// <c>Subscribe(connection.Writer)</c>, a second subscription to a reader), and accept errors the server survived.
+    /// Each is also logged with the connection's endpoint (<see cref="ConnectionOptions.LoggerFactory"/>). Hot: errors with
+    /// no subscriber are dropped.
     /// </summary>
     public IObservable<Exception> Errors => _errors;
 
