@@ -400,7 +400,16 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
 
         var address = new SocketAddress(AddressFamily.Unix, SunPathOffset + path.Length);
         path.CopyTo(address.Buffer.Span[SunPathOffset..]);
-        return (UnixDomainSocketEndPoint)UnixTemplate.Create(address);
+        try
+        {
+            return (UnixDomainSocketEndPoint)UnixTemplate.Create(address);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // A platform whose sun_path is shorter than Linux's 108 bytes (macOS: 104) cannot name it: no endpoint, and
+            // SourceUnixPath / DestinationUnixPath still hold the bytes.
+            return null;
+        }
     }
 
     /// <summary>

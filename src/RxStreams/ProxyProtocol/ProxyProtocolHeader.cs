@@ -72,7 +72,8 @@ public sealed class ProxyProtocolHeader
     /// </summary>
     /// <remarks>
     /// A path is bytes, not text: it need not be UTF-8. <see cref="Source"/> is a <see cref="UnixDomainSocketEndPoint"/> built
-    /// from these bytes (its string shows bytes that are not UTF-8 as U+FFFD); these are the originals. Both are the
+    /// from these bytes (its string shows bytes that are not UTF-8 as U+FFFD; it is <see langword="null"/> where the
+    /// platform's paths are shorter and the path does not fit, as on macOS); these are the originals. Both are the
     /// peer's text: escape them before printing (they may hold control characters).
     /// </remarks>
     public ReadOnlyMemory<byte> SourceUnixPath { get; internal init; }
