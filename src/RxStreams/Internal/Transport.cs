@@ -106,7 +106,7 @@ internal abstract class Transport : ByteSource
     public override void OnConsumerFault(Exception error)
     {
         Fail(error);
-        Owner?.ReportError(error);
+        Owner?.ReportError(Connection, error);
     }
 
     /// <summary>Sends every segment, in order, reporting progress through <see cref="ConnectionWriter.OnBytesSent"/> as bytes reach the OS.</summary>
@@ -247,6 +247,6 @@ internal interface IConnectionOwner
     /// <summary>The connection closed, whatever the reason.</summary>
     void OnClosed(StreamConnection connection);
 
-    /// <summary>A handler or subscriber of the connection failed; the connection was aborted with it.</summary>
-    void ReportError(Exception error);
+    /// <summary>A handler or subscriber of <paramref name="connection"/> failed; the connection was aborted with it.</summary>
+    void ReportError(StreamConnection? connection, Exception error);
 }
