@@ -1,10 +1,12 @@
+using System.Runtime.CompilerServices;
 using RxStreams.Framing;
+using RxStreams.Internal;
 
 namespace RxStreams.Decoders;
 
 /// <summary>
-/// Frames that end with one of several separators, separator included: asyncio's <c>readuntil</c> (and, with
-/// <see cref="AtEnd.EmitPartial"/>, <c>readline</c>), with its exact limit arithmetic.
+/// Frames that end with one of several separators, separator included: asyncio's <c>readuntil</c> (and, ending with
+/// <c>\n</c> and a partial last line, <c>readline</c> and <c>Lines()</c>), with its exact limit arithmetic.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -18,22 +20,42 @@ namespace RxStreams.Decoders;
 /// chunk exceed the limit", consumed = that position). A frame of exactly <c>limit</c> bytes plus separator is accepted.
 /// </para>
 /// <para>
-/// Under <see cref="OverflowPolicy.Skip"/> the same two conditions drop the frame instead: a complete over-long frame is
-/// skipped at once; an unfinished one switches to discarding, which drops every byte that cannot be part of a separator
-/// (all but the last <c>longestSeparator - 1</c>) as it arrives, until a separator ends the frame. Dropped bytes leave as
-/// <see cref="SkippedFrames.Marker"/> frames. The end of the stream while discarding is a clean end.
+/// What an over-long frame does (<see cref="OnOverrun"/>): <see cref="OnOverrun.Fail"/> throws, and keeps every byte
+/// buffered (asyncio's <c>readuntil</c>: <c>Consumed</c> tells the caller how much to skip). <see cref="OnOverrun.Skip"/>
+/// drops the frame instead: a complete over-long frame at once; an unfinished one switches to discarding, which drops
+/// every byte that cannot be part of a separator (all but the last <c>longestSeparator - 1</c>) as it arrives, until a
+/// separator ends the frame; the end of the input while discarding is a clean end. <see cref="OnOverrun.Resync"/> is
+/// asyncio's <c>readline</c>: it drops the frame through its separator if it has arrived, else everything buffered, and
+/// the next call throws the <see cref="LimitOverrunException"/> that <see cref="OnOverrun.Fail"/> would have; whatever
+/// of the line arrives later is decoded as a new frame.
 /// </para>
 /// </remarks>
-internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
+internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
 {
     /// <summary>What happens to bytes left over at the end of the stream.</summary>
     public enum AtEnd
     {
-        /// <summary><c>readuntil</c>: they are an incomplete frame (<see cref="IncompleteReadException"/>).</summary>
+        /// <summary><c>readuntil</c>: they are an incomplete frame (the driver raises <see cref="IncompleteReadException"/>).</summary>
         Throw,
 
-        /// <summary><c>readline</c>: they are the last line, without its separator.</summary>
+        /// <summary><c>Lines()</c>: they are the last line, without its separator.</summary>
         EmitPartial,
+
+        /// <summary><c>readline</c>: they are the last line, without its separator, and nothing left is an empty line (asyncio's <c>b''</c> at EOF).</summary>
+        EmitPartialOrEmpty,
+    }
+
+    /// <summary>What a frame over the limit does.</summary>
+    public enum OnOverrun
+    {
+        /// <summary>Throws <see cref="LimitOverrunException"/>; the bytes stay buffered.</summary>
+        Fail,
+
+        /// <summary>Drops the frame through its separator, however long, and goes on (<see cref="OverflowPolicy.Skip"/>).</summary>
+        Skip,
+
+        /// <summary>Drops the frame through its separator if it is buffered, else everything buffered, then throws (asyncio's <c>readline</c>).</summary>
+        Resync,
     }
 
     private readonly byte[][] _separators; // sorted by length, shortest first
@@ -41,29 +63,38 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
     private readonly int _maxLength;
     private readonly int _limit;
     private readonly AtEnd _atEnd;
-    private readonly OverflowPolicy _overflow;
+    private readonly OnOverrun _overrun;
     private bool _discarding; // skipping an over-long frame whose separator has not arrived yet
     private int _offset; // where the next search starts; valid while the buffer start does not move
+    private LimitOverrunException? _resynced; // Resync dropped an over-long frame: the next call throws this
 
-    public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd, OverflowPolicy overflow = OverflowPolicy.Fail)
+    public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd, OnOverrun overrun = OnOverrun.Fail)
     {
         _separators = separatorsByLength;
         _minLength = separatorsByLength[0].Length;
         _maxLength = separatorsByLength[^1].Length;
         _limit = limit;
         _atEnd = atEnd;
-        _overflow = overflow;
+        _overrun = overrun;
     }
 
     /// <summary>A decoder for <c>\n</c>-terminated lines.</summary>
-    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd, OverflowPolicy overflow = OverflowPolicy.Fail) => new(LineSeparators, limit, atEnd, overflow);
+    public static SeparatorDecoder ForLines(int limit, AtEnd atEnd, OnOverrun overrun = OnOverrun.Fail) => new(LineSeparators, limit, atEnd, overrun);
+
+    /// <summary>The decoder's reaction to an over-long frame under a public <see cref="OverflowPolicy"/>.</summary>
+    public static OnOverrun For(OverflowPolicy overflow) => overflow == OverflowPolicy.Skip ? OnOverrun.Skip : OnOverrun.Fail;
 
     internal static readonly byte[] NewLine = [(byte)'\n'];
 
     private static readonly byte[][] LineSeparators = [NewLine];
 
-    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
+        if (_resynced is not null)
+        {
+            ThrowResynced();
+        }
+
         var span = buffer.Span;
         if (span.Length - _offset >= _minLength)
         {
@@ -71,91 +102,127 @@ internal sealed class SeparatorDecoder : IFrameDecoder<ReadOnlyMemory<byte>>
             if (matchEnd >= 0)
             {
                 _offset = 0;
-                if (_discarding)
+                consumed = matchEnd;
+                if (_discarding || matchStart > _limit)
                 {
-                    _discarding = false;
-                    return SkippedFrames.Skip(matchEnd, out frame, out consumed);
-                }
-
-                if (matchStart > _limit)
-                {
-                    Internal.Metrics.LimitOverrun();
-                    if (_overflow == OverflowPolicy.Skip)
-                    {
-                        return SkippedFrames.Skip(matchEnd, out frame, out consumed);
-                    }
-
-                    throw new LimitOverrunException("Separator is found, but chunk is longer than limit", matchStart);
+                    frame = default;
+                    return FoundTooLong(matchStart);
                 }
 
                 frame = buffer[..matchEnd];
-                consumed = matchEnd;
-                return true;
+                return DecodeStatus.Frame;
             }
 
             _offset = Math.Max(0, span.Length + 1 - _maxLength);
             if (_discarding || _offset > _limit)
             {
-                if (!_discarding)
-                {
-                    Internal.Metrics.LimitOverrun();
-                }
-
-                if (_overflow == OverflowPolicy.Fail)
-                {
-                    throw new LimitOverrunException("Separator is not found, and chunk exceed the limit", _offset);
-                }
-
-                // Drop what can no longer be part of a separator; keep the rest for the next search.
-                _discarding = true;
-                int drop = _offset;
-                _offset = 0;
-                if (drop > 0)
-                {
-                    return SkippedFrames.Skip(drop, out frame, out consumed);
-                }
+                frame = default;
+                return NotFoundTooLong(span.Length, out consumed);
             }
         }
 
         frame = default;
         consumed = 0;
-        return false;
+        return DecodeStatus.NeedMoreData;
     }
 
-    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         _offset = 0;
+        frame = default;
+        consumed = 0;
+        if (_resynced is not null)
+        {
+            ThrowResynced();
+        }
+
         if (_discarding)
         {
             // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
             _discarding = false;
-            frame = default;
-            consumed = 0;
-            return false;
+            return DecodeStatus.End;
         }
 
         if (buffer.IsEmpty)
         {
-            frame = default;
-            consumed = 0;
-            return false;
+            return _atEnd == AtEnd.EmitPartialOrEmpty ? DecodeStatus.Frame : DecodeStatus.NeedMoreData;
         }
 
         if (_atEnd == AtEnd.Throw)
         {
-            throw new IncompleteReadException(buffer, expected: null);
+            return DecodeStatus.NeedMoreData; // an unfinished frame
         }
 
         frame = buffer;
         consumed = buffer.Length;
-        return true;
+        return DecodeStatus.Frame;
     }
 
     /// <summary>Resets the scan position: the buffer was consumed by someone else (the pull methods mix decoders).</summary>
-    public void Reset()
+    public override void Reset()
     {
         _offset = 0;
         _discarding = false;
+        _resynced = null;
+    }
+
+    // The separator ends a frame being discarded; or it starts beyond the limit (asyncio: "found, but chunk is longer
+    // than limit", consumed = its start). The caller's consumed covers the frame through its separator. Out of line:
+    // never on the per-frame path.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DecodeStatus FoundTooLong(int matchStart)
+    {
+        const string Message = "Separator is found, but chunk is longer than limit";
+        if (_discarding)
+        {
+            _discarding = false;
+            return DecodeStatus.Skipped;
+        }
+
+        switch (_overrun)
+        {
+            case OnOverrun.Skip:
+                return DecodeStatus.Overrun;
+            case OnOverrun.Resync:
+                _resynced = new LimitOverrunException(Message, matchStart);
+                return DecodeStatus.Skipped;
+            default:
+                throw new LimitOverrunException(Message, matchStart);
+        }
+    }
+
+    // No separator, and the search passed the limit (asyncio: "not found, and chunk exceed the limit", consumed = the
+    // search position); or more bytes of a frame being discarded.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DecodeStatus NotFoundTooLong(int buffered, out int consumed)
+    {
+        const string Message = "Separator is not found, and chunk exceed the limit";
+        switch (_overrun)
+        {
+            case OnOverrun.Skip:
+                // Drop what can no longer be part of a separator; keep the rest for the next search.
+                bool starts = !_discarding;
+                _discarding = true;
+                consumed = _offset;
+                _offset = 0;
+                return consumed == 0 ? DecodeStatus.NeedMoreData : starts ? DecodeStatus.Overrun : DecodeStatus.Skipped;
+            case OnOverrun.Resync:
+                _resynced = new LimitOverrunException(Message, _offset);
+                _offset = 0;
+                consumed = buffered;
+                return DecodeStatus.Skipped;
+            default:
+                throw new LimitOverrunException(Message, _offset);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowResynced()
+    {
+        var error = _resynced!;
+        _resynced = null;
+        throw error;
     }
 
     private int FindEarliestEnd(ReadOnlySpan<byte> span, int offset, out int matchStart)
