@@ -64,9 +64,9 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     private readonly int _limit;
     private readonly AtEnd _atEnd;
     private readonly OnOverrun _overrun;
-    private bool _discarding; // skipping an over-long frame whose separator has not arrived yet
+    private State _state;
     private int _offset; // where the next search starts; valid while the buffer start does not move
-    private LimitOverrunException? _resynced; // Resync dropped an over-long frame: the next call throws this
+    private LimitOverrunException? _resynced; // what the next call throws in State.Resynced
 
     public SeparatorDecoder(byte[][] separatorsByLength, int limit, AtEnd atEnd, OnOverrun overrun = OnOverrun.Fail)
     {
@@ -86,15 +86,18 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
 
     internal static readonly byte[] NewLine = [(byte)'\n'];
 
+    // One field for both unusual states, so the per-frame path tests a single byte, as before Resync existed.
+    private enum State : byte
+    {
+        Scanning,
+        Discarding, // Skip: dropping an over-long frame whose separator has not arrived yet
+        Resynced, // Resync: an over-long frame was dropped; the next call throws _resynced
+    }
+
     private static readonly byte[][] LineSeparators = [NewLine];
 
     public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
-        if (_resynced is not null)
-        {
-            ThrowResynced();
-        }
-
         var span = buffer.Span;
         if (span.Length - _offset >= _minLength)
         {
@@ -103,7 +106,7 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
             {
                 _offset = 0;
                 consumed = matchEnd;
-                if (_discarding || matchStart > _limit)
+                if (_state != State.Scanning || matchStart > _limit)
                 {
                     frame = default;
                     return FoundTooLong(matchStart);
@@ -114,11 +117,15 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
             }
 
             _offset = Math.Max(0, span.Length + 1 - _maxLength);
-            if (_discarding || _offset > _limit)
+            if (_state != State.Scanning || _offset > _limit)
             {
                 frame = default;
                 return NotFoundTooLong(span.Length, out consumed);
             }
+        }
+        else if (_state == State.Resynced)
+        {
+            ThrowResynced(); // too few bytes to search, maybe none: the overrun is still due
         }
 
         frame = default;
@@ -131,15 +138,15 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
         _offset = 0;
         frame = default;
         consumed = 0;
-        if (_resynced is not null)
+        if (_state == State.Resynced)
         {
             ThrowResynced();
         }
 
-        if (_discarding)
+        if (_state == State.Discarding)
         {
             // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
-            _discarding = false;
+            _state = State.Scanning;
             return DecodeStatus.End;
         }
 
@@ -162,20 +169,25 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     public override void Reset()
     {
         _offset = 0;
-        _discarding = false;
+        _state = State.Scanning;
         _resynced = null;
     }
 
-    // The separator ends a frame being discarded; or it starts beyond the limit (asyncio: "found, but chunk is longer
-    // than limit", consumed = its start). The caller's consumed covers the frame through its separator. Out of line:
-    // never on the per-frame path.
+    // A separator, and not a plain frame: it ends a frame being discarded, or it starts beyond the limit (asyncio:
+    // "found, but chunk is longer than limit", consumed = its start), or an overrun is due. The caller's consumed covers
+    // the frame through its separator. Out of line: never on the per-frame path.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private DecodeStatus FoundTooLong(int matchStart)
     {
         const string Message = "Separator is found, but chunk is longer than limit";
-        if (_discarding)
+        if (_state == State.Resynced)
         {
-            _discarding = false;
+            ThrowResynced();
+        }
+
+        if (_state == State.Discarding)
+        {
+            _state = State.Scanning;
             return DecodeStatus.Skipped;
         }
 
@@ -184,6 +196,7 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
             case OnOverrun.Skip:
                 return DecodeStatus.Overrun;
             case OnOverrun.Resync:
+                _state = State.Resynced;
                 _resynced = new LimitOverrunException(Message, matchStart);
                 return DecodeStatus.Skipped;
             default:
@@ -192,21 +205,27 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     }
 
     // No separator, and the search passed the limit (asyncio: "not found, and chunk exceed the limit", consumed = the
-    // search position); or more bytes of a frame being discarded.
+    // search position); or more bytes of a frame being discarded; or an overrun is due.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private DecodeStatus NotFoundTooLong(int buffered, out int consumed)
     {
         const string Message = "Separator is not found, and chunk exceed the limit";
+        if (_state == State.Resynced)
+        {
+            ThrowResynced(); // the buffer did not move, so the scan position stays valid
+        }
+
         switch (_overrun)
         {
             case OnOverrun.Skip:
                 // Drop what can no longer be part of a separator; keep the rest for the next search.
-                bool starts = !_discarding;
-                _discarding = true;
+                bool starts = _state == State.Scanning;
+                _state = State.Discarding;
                 consumed = _offset;
                 _offset = 0;
                 return consumed == 0 ? DecodeStatus.NeedMoreData : starts ? DecodeStatus.Overrun : DecodeStatus.Skipped;
             case OnOverrun.Resync:
+                _state = State.Resynced;
                 _resynced = new LimitOverrunException(Message, _offset);
                 _offset = 0;
                 consumed = buffered;
@@ -221,6 +240,7 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     private void ThrowResynced()
     {
         var error = _resynced!;
+        _state = State.Scanning;
         _resynced = null;
         throw error;
     }
