@@ -4,21 +4,15 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>Accept loops that survive running out of descriptors and whatever their error reports do (issue 11).</summary>
-/// <remarks>
-/// <para>
-/// An accept that fails for want of descriptors or buffers (EMFILE, ENFILE, ENOBUFS, ENOMEM) is retried after a pause
-/// that doubles from 10 ms to at most 1 s, not at once: a hot retry spins a core and logs without end while the
-/// shortage lasts. Each episode is logged and reported on <see cref="Errors"/> once, when it starts, and logged again
-/// when accepting works again. The default <see cref="ServerOptions.MaxConnections"/> keeps a server below the
-/// descriptor limit in the first place.
-/// </para>
-/// <para>
-/// Every accept loop is tracked: <see cref="WaitClosedAsync"/>, <see cref="DisposeAsync"/> and
-/// <see cref="ShutdownAsync"/> complete only after the loops have ended, and a loop that ends by an error nobody
-/// foresaw reports it instead of leaving a faulted task unobserved.
-/// </para>
-/// </remarks>
+// Accept loops that survive running out of descriptors and whatever their error reports do.
+// An accept that fails for want of descriptors or buffers (EMFILE, ENFILE, ENOBUFS, ENOMEM) is retried after a pause
+// that doubles from 10 ms to at most 1 s, not at once: a hot retry spins a core and logs without end while the
+// shortage lasts. Each episode is logged and reported on Errors once, when it starts, and logged again
+// when accepting works again. The default ServerOptions.MaxConnections keeps a server below the
+// descriptor limit in the first place.
+// Every accept loop is tracked: WaitClosedAsync, DisposeAsync and
+// ShutdownAsync complete only after the loops have ended, and a loop that ends by an error nobody
+// foresaw reports it instead of leaving a faulted task unobserved.
 public sealed partial class StreamServer
 {
     private readonly ConcurrentDictionary<Task, byte> _acceptLoops = new();

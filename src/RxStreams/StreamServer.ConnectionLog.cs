@@ -4,7 +4,7 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>How the server logs a connection's failure: escaped, and bounded in volume however many peers misbehave.</summary>
+// How the server logs a connection's failure: escaped, and bounded in volume however many peers misbehave.
 public sealed partial class StreamServer
 {
     private const string SetupFailureKind = "connection setup failed: ";
