@@ -4,7 +4,7 @@ namespace RxStreams.Internal;
 
 /// <summary>
 /// The process's descriptor limit (<c>getrlimit(RLIMIT_NOFILE)</c>), from which a server's default connection cap is
-/// derived (issue 11): at the limit, accepting fails with EMFILE and the .NET runtime itself can abort ("Out of
+/// derived: at the limit, accepting fails with EMFILE and the .NET runtime itself can abort ("Out of
 /// memory.") when it needs a descriptor, so a server must stop short of it by itself.
 /// </summary>
 internal static partial class DescriptorLimit

@@ -5,7 +5,7 @@ namespace RxStreams.Internal;
 /// <summary>
 /// <c>SO_REUSEADDR</c> and <c>SO_REUSEPORT</c> set one by one. .NET's <see cref="SocketOptionName.ReuseAddress"/> sets
 /// both on Unix, so two servers could bind one port and silently split its clients; here the first only lets a port in
-/// TIME_WAIT be bound again, and port sharing happens only with <see cref="ServerOptions.ReusePort"/> (issue 11).
+/// TIME_WAIT be bound again, and port sharing happens only with <see cref="ServerOptions.ReusePort"/>.
 /// </summary>
 internal static class ReuseOptions
 {
