@@ -32,6 +32,7 @@ internal sealed class SocketTransport : Transport
     private bool _woken;
     private Exception? _waitError; // a zero-byte wait failed: the socket will not report it again
     private TlsLayer? _tls; // set once a TLS handshake succeeded: from then on every byte goes through it
+    private LingeringClose? _linger; // set when a graceful close starts lingering
 
     public SocketTransport(Socket socket)
     {
@@ -208,18 +209,60 @@ internal sealed class SocketTransport : Transport
         }
     }
 
-    protected override void CloseCore(bool abort)
+    protected override bool CloseCore(bool abort)
     {
         // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
         _ = LocalEndPoint;
         _ = RemoteEndPoint;
-        if (_tls is { } tls)
+        if (abort)
         {
-            tls.Close(abort, ReleaseSocket); // a graceful close sends close_notify first
-            return;
+            _tls?.Dispose();
+            ReleaseSocket(abort: true);
+            return false;
         }
 
-        ReleaseSocket(abort);
+        // Graceful: our FIN (on TLS close_notify first), then a lingering close reads and discards the peer's input until
+        // its EOF, so unread input never turns the close into a reset that destroys what the peer has not read yet.
+        Task? sendSideShutdown = null;
+        if (_tls is { } tls)
+        {
+            sendSideShutdown = tls.ShutdownSendAsync();
+        }
+        else
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Already shut down (WriteEof), or the peer is gone: the drain finds out which.
+            }
+        }
+
+        var options = Connection?.Options;
+        var linger = new LingeringClose(this, _socket, options?.CloseTimeout ?? ConnectionOptions.DefaultCloseTimeout);
+        Interlocked.Exchange(ref _linger, linger); // a full fence: an abort racing this start sees the linger, or we see it
+        linger.Start(sendSideShutdown, options?.Scheduler ?? System.Reactive.Concurrency.DefaultScheduler.Instance);
+        return true;
+    }
+
+    protected override void CutLinger(Exception? error) => Volatile.Read(ref _linger)?.Cut(error);
+
+    /// <summary>The lingering close is over: release the socket (with a reset when it gave up or was aborted) and say so.</summary>
+    internal void EndLingeringClose(bool reset, Exception? error)
+    {
+        try
+        {
+            _tls?.Dispose();
+            ReleaseSocket(reset);
+        }
+        catch (Exception releaseError) when (releaseError is SocketException or ObjectDisposedException or IOException)
+        {
+            // Already gone: nothing more to release.
+        }
+
+        OnLingerEnded(error);
     }
 
     private void ReleaseSocket(bool abort)
@@ -231,9 +274,9 @@ internal sealed class SocketTransport : Transport
         }
         else
         {
-            // A graceful close must stay one (FIN, and the kernel still sends what it holds) even while the reader waits
-            // in a receive: .NET turns disposing a socket with a pending operation into a reset unless the send side was
-            // shut down first (SafeSocketHandle: "unless the user requested a normal close using Socket.Shutdown").
+            // A graceful close must stay one (FIN) even while the reader waits in a receive: .NET turns disposing a socket
+            // with a pending operation into a reset unless the send side was shut down first (SafeSocketHandle: "unless
+            // the user requested a normal close using Socket.Shutdown").
             try
             {
                 _socket.Shutdown(SocketShutdown.Send);

@@ -10,11 +10,17 @@ namespace RxStreams.Internal;
 /// <remarks>
 /// <para>Lifetime states (one-way):</para>
 /// <code>
-/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes
+/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes once released
 ///   │ ──both directions done─► Closed   peer EOF seen by the reader and our write side shut down
 ///   │ ──Abort()─────────────► Closed   RST; buffered data discarded; wait_closed completes
 ///   └ ──Fail(error)─────────► Closed   I/O error or handler fault; wait_closed and drain raise the error
 /// </code>
+/// <para>
+/// A graceful close of a socket lingers (<see cref="LingeringClose"/>, ADR 0011): the connection is closed for its user
+/// at once (<see cref="IsClosed"/>, writes refused, the reader at EOF), but the socket is released, and <see cref="Closed"/>
+/// completes, only once the peer's EOF was read (input after the close is discarded) or a bound ran out (then the
+/// connection's error says so). An abort while lingering cuts it short with a reset.
+/// </para>
 /// <para>
 /// A receive that fails because we closed the socket ourselves is the end of the input, not an error (Kestrel's
 /// "connection abort" rule), so a local close looks like EOF to the reader, as in asyncio.
@@ -28,8 +34,10 @@ internal abstract class Transport : ByteSource
     private volatile bool _closing;
     private int _directionsDone; // InputEndedBit | OutputShutdownBit, set with Interlocked.Or so both sides see each other
     private const int InputEndedBit = 1, OutputShutdownBit = 2;
+    private static readonly object NoError = new();
     private CancellationTokenSource? _closeRequested;
     private int _closeRequestedFlag;
+    private object? _lingerCut; // an abort that came while the graceful close lingers: its error, or NoError
     private long _openedAt; // for the connection-duration metric; 0 when nobody measured it
     private bool _counted;
 
@@ -42,13 +50,13 @@ internal abstract class Transport : ByteSource
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
-    /// <summary>Whether the socket has been released.</summary>
+    /// <summary>Whether the connection is closed for its user (a graceful close may still linger until the socket is released: see <see cref="Closed"/>).</summary>
     public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
 
     /// <summary>The error that ended the connection, if one did.</summary>
     public Exception? TerminalError => Volatile.Read(ref _terminalError);
 
-    /// <summary>Completes (never faults) once the transport is closed, whatever the reason.</summary>
+    /// <summary>Completes (never faults) once the transport is closed and its socket released, whatever the reason.</summary>
     public Task Closed => _closed.Task;
 
     /// <summary>Told when this connection closes or its consumer fails (a server tracking its connections).</summary>
@@ -200,7 +208,27 @@ internal abstract class Transport : ByteSource
     protected abstract void ShutdownSendCore();
 
     /// <summary>Releases the underlying resources; with <paramref name="abort"/>, resets instead of closing gracefully.</summary>
-    protected abstract void CloseCore(bool abort);
+    /// <returns>
+    /// Whether the graceful close lingers: the resources are then released later, and the subclass reports it with
+    /// <see cref="OnLingerEnded"/>.
+    /// </returns>
+    protected abstract bool CloseCore(bool abort);
+
+    /// <summary>An abort or failure arrived while the graceful close lingers: reset now, ending with <paramref name="error"/> (if any).</summary>
+    protected virtual void CutLinger(Exception? error)
+    {
+    }
+
+    /// <summary>The lingering close is over and the resources are released; <paramref name="error"/> is why it gave up, if it did.</summary>
+    protected void OnLingerEnded(Exception? error)
+    {
+        if (error is not null)
+        {
+            Interlocked.CompareExchange(ref _terminalError, error, null);
+        }
+
+        Released();
+    }
 
     private void Terminate(bool abort, Exception? error)
     {
@@ -208,6 +236,11 @@ internal abstract class Transport : ByteSource
         // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
+            if (abort)
+            {
+                RequestLingerCut(error); // the one exception: an abort cuts a lingering close short
+            }
+
             return;
         }
 
@@ -217,15 +250,11 @@ internal abstract class Transport : ByteSource
         }
 
         _closing = true;
-        if (_counted)
-        {
-            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
-        }
-
         Watchdog?.Stop();
+        bool lingering = false;
         try
         {
-            CloseCore(abort);
+            lingering = CloseCore(abort);
         }
         catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException)
         {
@@ -233,6 +262,30 @@ internal abstract class Transport : ByteSource
         }
 
         Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
+        if (!lingering)
+        {
+            Released();
+        }
+        else if (Volatile.Read(ref _lingerCut) is { } cut)
+        {
+            CutLinger(cut as Exception); // an abort came while CloseCore was starting the linger
+        }
+    }
+
+    private void RequestLingerCut(Exception? error)
+    {
+        // Recorded first, so that a linger still starting (Terminate above) sees it; then passed on to one already running.
+        Interlocked.CompareExchange(ref _lingerCut, error ?? NoError, null);
+        CutLinger(error);
+    }
+
+    private void Released()
+    {
+        if (_counted)
+        {
+            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
+        }
+
         _closed.Complete();
         if (Owner is { } owner && Connection is { } connection)
         {
