@@ -38,14 +38,23 @@ internal sealed class LingeringClose
     private readonly SocketTransport _transport;
     private readonly Socket _socket;
     private readonly TimeSpan _timeout;
+    private readonly bool _drain;
     private IDisposable? _deadline;
     private int _ended;
 
-    public LingeringClose(SocketTransport transport, Socket socket, TimeSpan timeout)
+    /// <param name="transport">The transport whose socket lingers.</param>
+    /// <param name="socket">The socket.</param>
+    /// <param name="timeout">The bound in time.</param>
+    /// <param name="drain">
+    /// Whether to drain until the peer's EOF; without, the socket is released once the send side is shut down (a reader
+    /// waiting in a receive holds nothing unread and can only be woken by the release).
+    /// </param>
+    public LingeringClose(SocketTransport transport, Socket socket, TimeSpan timeout, bool drain)
     {
         _transport = transport;
         _socket = socket;
         _timeout = timeout;
+        _drain = drain;
     }
 
     /// <summary>Starts the deadline, then the drain once <paramref name="sendSideShutdown"/> (TLS: close_notify and FIN) is done.</summary>
@@ -72,6 +81,12 @@ internal sealed class LingeringClose
             }
 
             long discarded = 0;
+            if (!_drain)
+            {
+                End(reset: false, error: null);
+                return;
+            }
+
             while (Volatile.Read(ref _ended) == 0)
             {
                 int received = _socket.Receive(Scratch, SocketFlags.None, out SocketError error);

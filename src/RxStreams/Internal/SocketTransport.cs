@@ -152,7 +152,12 @@ internal sealed class SocketTransport : Transport
             return tls.WaitAsync(cancellationToken);
         }
 
-        _woken = true;
+        Volatile.Write(ref _woken, true);
+        if (IsClosed)
+        {
+            return new ValueTask<int>(0); // closing: the next TryReceive reports the end, no wait on a lingering socket
+        }
+
         try
         {
             // A zero-byte receive: completes when data, a FIN or an error arrives, without a buffer. It uses the socket's
@@ -240,8 +245,11 @@ internal sealed class SocketTransport : Transport
             }
         }
 
+        // A reader waiting in a receive has taken everything the socket held, and expects its EOF now: it can only be
+        // woken by releasing the socket, so then only the send-side shutdown is awaited (ADR 0011).
+        bool drain = !ReaderIsWaiting;
         var options = Connection?.Options;
-        var linger = new LingeringClose(this, _socket, options?.CloseTimeout ?? ConnectionOptions.DefaultCloseTimeout);
+        var linger = new LingeringClose(this, _socket, options?.CloseTimeout ?? ConnectionOptions.DefaultCloseTimeout, drain);
         Interlocked.Exchange(ref _linger, linger); // a full fence: an abort racing this start sees the linger, or we see it
         linger.Start(sendSideShutdown, options?.Scheduler ?? System.Reactive.Concurrency.DefaultScheduler.Instance);
         return true;
@@ -249,9 +257,13 @@ internal sealed class SocketTransport : Transport
 
     protected override void CutLinger(Exception? error) => Volatile.Read(ref _linger)?.Cut(error);
 
-    /// <summary>The lingering close is over: release the socket (with a reset when it gave up or was aborted) and say so.</summary>
+    /// <summary>Whether the reader waits for data (a zero-byte receive, or a TLS fill, still pending).</summary>
+    private bool ReaderIsWaiting => _tls is { } tls ? tls.IsFilling : Volatile.Read(ref _woken);
+
+    /// <summary>The lingering close is over: say why if it gave up (before the peer can see the reset), then release the socket.</summary>
     internal void EndLingeringClose(bool reset, Exception? error)
     {
+        OnLingerEnded(error);
         try
         {
             _tls?.Dispose();
@@ -261,8 +273,6 @@ internal sealed class SocketTransport : Transport
         {
             // Already gone: nothing more to release.
         }
-
-        OnLingerEnded(error);
     }
 
     private void ReleaseSocket(bool abort)

@@ -52,6 +52,9 @@ internal sealed class TlsLayer
 
     public TlsInfo Info { get; }
 
+    /// <summary>Whether a fill (the reader's wait for a record) is still pending.</summary>
+    public bool IsFilling => Volatile.Read(ref _fill) is { IsCompleted: false };
+
     public int TryReceive(ref ReadBuffer buffer)
     {
         if (_transport.InputEnded)

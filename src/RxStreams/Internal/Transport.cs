@@ -10,16 +10,16 @@ namespace RxStreams.Internal;
 /// <remarks>
 /// <para>Lifetime states (one-way):</para>
 /// <code>
-/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes once released
+/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes
 ///   │ ──both directions done─► Closed   peer EOF seen by the reader and our write side shut down
 ///   │ ──Abort()─────────────► Closed   RST; buffered data discarded; wait_closed completes
 ///   └ ──Fail(error)─────────► Closed   I/O error or handler fault; wait_closed and drain raise the error
 /// </code>
 /// <para>
-/// A graceful close of a socket lingers (<see cref="LingeringClose"/>, ADR 0011): the connection is closed for its user
-/// at once (<see cref="IsClosed"/>, writes refused, the reader at EOF), but the socket is released, and <see cref="Closed"/>
-/// completes, only once the peer's EOF was read (input after the close is discarded) or a bound ran out (then the
-/// connection's error says so). An abort while lingering cuts it short with a reset.
+/// A graceful close of a socket lingers (<see cref="LingeringClose"/>, ADR 0011): the connection is closed at once, as in
+/// asyncio (<see cref="Closed"/> completes, writes are refused, the reader is at EOF, its owner forgets it), but the
+/// socket stays open in the background, reading and discarding input until the peer's EOF, so unread input never turns
+/// the close into a reset. A bound running out sets <see cref="TerminalError"/> afterwards; an abort cuts it short.
 /// </para>
 /// <para>
 /// A receive that fails because we closed the socket ourselves is the end of the input, not an error (Kestrel's
@@ -50,13 +50,13 @@ internal abstract class Transport : ByteSource
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
-    /// <summary>Whether the connection is closed for its user (a graceful close may still linger until the socket is released: see <see cref="Closed"/>).</summary>
+    /// <summary>Whether the connection is closed (after a graceful close its socket may still linger in the background).</summary>
     public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
 
     /// <summary>The error that ended the connection, if one did.</summary>
     public Exception? TerminalError => Volatile.Read(ref _terminalError);
 
-    /// <summary>Completes (never faults) once the transport is closed and its socket released, whatever the reason.</summary>
+    /// <summary>Completes (never faults) once the transport is closed, whatever the reason.</summary>
     public Task Closed => _closed.Task;
 
     /// <summary>Told when this connection closes or its consumer fails (a server tracking its connections).</summary>
@@ -208,10 +208,7 @@ internal abstract class Transport : ByteSource
     protected abstract void ShutdownSendCore();
 
     /// <summary>Releases the underlying resources; with <paramref name="abort"/>, resets instead of closing gracefully.</summary>
-    /// <returns>
-    /// Whether the graceful close lingers: the resources are then released later, and the subclass reports it with
-    /// <see cref="OnLingerEnded"/>.
-    /// </returns>
+    /// <returns>Whether the graceful close lingers: the subclass then reports its end with <see cref="OnLingerEnded"/>.</returns>
     protected abstract bool CloseCore(bool abort);
 
     /// <summary>An abort or failure arrived while the graceful close lingers: reset now, ending with <paramref name="error"/> (if any).</summary>
@@ -219,15 +216,16 @@ internal abstract class Transport : ByteSource
     {
     }
 
-    /// <summary>The lingering close is over and the resources are released; <paramref name="error"/> is why it gave up, if it did.</summary>
+    /// <summary>
+    /// The lingering close is over; <paramref name="error"/> is why it gave up, if it did: it becomes the connection's
+    /// error (the close completed already, so it is reported there, and raised by whatever reads or waits afterwards).
+    /// </summary>
     protected void OnLingerEnded(Exception? error)
     {
         if (error is not null)
         {
             Interlocked.CompareExchange(ref _terminalError, error, null);
         }
-
-        Released();
     }
 
     private void Terminate(bool abort, Exception? error)
@@ -262,14 +260,12 @@ internal abstract class Transport : ByteSource
         }
 
         Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
-        if (!lingering)
-        {
-            Released();
-        }
-        else if (Volatile.Read(ref _lingerCut) is { } cut)
+        if (lingering && Volatile.Read(ref _lingerCut) is { } cut)
         {
             CutLinger(cut as Exception); // an abort came while CloseCore was starting the linger
         }
+
+        Released();
     }
 
     private void RequestLingerCut(Exception? error)
