@@ -21,7 +21,7 @@ namespace RxStreams.Internal;
 /// Bounds: the linger ends with an error and a reset when it lasts longer than <see cref="ConnectionOptions.CloseTimeout"/>
 /// (a <see cref="TimeoutException"/>) or when the peer sends more than <see cref="MaxDiscardedBytes"/> after the close
 /// (an <see cref="IOException"/>): the peer may then not have received everything, and the connection says so. A reset
-/// from the peer ends it without an error (the peer chose to drop the connection), as does an abort asked for locally.
+/// from the peer ends it without an error (the peer chose to drop the connection).
 /// </para>
 /// <para>
 /// Cost: waits are zero-byte receives (no buffer held while the peer is quiet); bytes are received into one static
@@ -67,9 +67,6 @@ internal sealed class LingeringClose
         });
         _ = DrainAsync(sendSideShutdown);
     }
-
-    /// <summary>An abort (or a failure) while lingering: reset at once; <paramref name="error"/>, if any, becomes the connection's error.</summary>
-    public void Cut(Exception? error) => End(reset: true, error);
 
     private async Task DrainAsync(Task? sendSideShutdown)
     {

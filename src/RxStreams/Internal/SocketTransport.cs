@@ -32,7 +32,6 @@ internal sealed class SocketTransport : Transport
     private bool _woken;
     private Exception? _waitError; // a zero-byte wait failed: the socket will not report it again
     private TlsLayer? _tls; // set once a TLS handshake succeeded: from then on every byte goes through it
-    private LingeringClose? _linger; // set when a graceful close starts lingering
 
     public SocketTransport(Socket socket)
     {
@@ -250,12 +249,9 @@ internal sealed class SocketTransport : Transport
         bool drain = !ReaderIsWaiting;
         var options = Connection?.Options;
         var linger = new LingeringClose(this, _socket, options?.CloseTimeout ?? ConnectionOptions.DefaultCloseTimeout, drain);
-        Interlocked.Exchange(ref _linger, linger); // a full fence: an abort racing this start sees the linger, or we see it
         linger.Start(sendSideShutdown, options?.Scheduler ?? System.Reactive.Concurrency.DefaultScheduler.Instance);
         return true;
     }
-
-    protected override void CutLinger(Exception? error) => Volatile.Read(ref _linger)?.Cut(error);
 
     /// <summary>Whether the reader waits for data (a zero-byte receive, or a TLS fill, still pending).</summary>
     private bool ReaderIsWaiting => _tls is { } tls ? tls.IsFilling : Volatile.Read(ref _woken);

@@ -34,10 +34,8 @@ internal abstract class Transport : ByteSource
     private volatile bool _closing;
     private int _directionsDone; // InputEndedBit | OutputShutdownBit, set with Interlocked.Or so both sides see each other
     private const int InputEndedBit = 1, OutputShutdownBit = 2;
-    private static readonly object NoError = new();
     private CancellationTokenSource? _closeRequested;
     private int _closeRequestedFlag;
-    private object? _lingerCut; // an abort that came while the graceful close lingers: its error, or NoError
     private long _openedAt; // for the connection-duration metric; 0 when nobody measured it
     private bool _counted;
 
@@ -211,11 +209,6 @@ internal abstract class Transport : ByteSource
     /// <returns>Whether the graceful close lingers: the subclass then reports its end with <see cref="OnLingerEnded"/>.</returns>
     protected abstract bool CloseCore(bool abort);
 
-    /// <summary>An abort or failure arrived while the graceful close lingers: reset now, ending with <paramref name="error"/> (if any).</summary>
-    protected virtual void CutLinger(Exception? error)
-    {
-    }
-
     /// <summary>
     /// The lingering close is over; <paramref name="error"/> is why it gave up, if it did: it becomes the connection's
     /// error (the close completed already, so it is reported there, and raised by whatever reads or waits afterwards).
@@ -234,12 +227,7 @@ internal abstract class Transport : ByteSource
         // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
-            if (abort)
-            {
-                RequestLingerCut(error); // the one exception: an abort cuts a lingering close short
-            }
-
-            return;
+            return; // an abort after a graceful close does nothing (asyncio): the socket's linger goes on, bounded
         }
 
         if (error is not null)
@@ -249,10 +237,9 @@ internal abstract class Transport : ByteSource
 
         _closing = true;
         Watchdog?.Stop();
-        bool lingering = false;
         try
         {
-            lingering = CloseCore(abort);
+            _ = CloseCore(abort);
         }
         catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException)
         {
@@ -260,19 +247,7 @@ internal abstract class Transport : ByteSource
         }
 
         Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
-        if (lingering && Volatile.Read(ref _lingerCut) is { } cut)
-        {
-            CutLinger(cut as Exception); // an abort came while CloseCore was starting the linger
-        }
-
         Released();
-    }
-
-    private void RequestLingerCut(Exception? error)
-    {
-        // Recorded first, so that a linger still starting (Terminate above) sees it; then passed on to one already running.
-        Interlocked.CompareExchange(ref _lingerCut, error ?? NoError, null);
-        CutLinger(error);
     }
 
     private void Released()

@@ -203,24 +203,6 @@ public sealed class GracefulCloseTests
         Assert.That(connection.Error!.Message, Does.Contain("discard"));
     }
 
-    [Test]
-    public async Task Abort_WhileLingering_ResetsAtOnce_WithoutAnError()
-    {
-        using var listener = Loopback.Listen();
-        var accepting = listener.AcceptAsync();
-        var connection = await Streams.OpenConnectionAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port).Within();
-        using var peer = await accepting.Within();
-        await peer.SendAllAsync("greeting nobody reads\n");
-
-        connection.Writer.Close();
-        Assert.That(await peer.ReceiveToEndAsync(), Is.Empty, "our FIN");
-        await connection.Closed.Within();
-
-        connection.Abort(); // the socket still lingers in the background: the abort resets it
-        Assert.That(await SendUntilResetAsync(peer), Is.True, "reset at once");
-        Assert.That(connection.Error, Is.Null, "an abort asked for is not an error");
-    }
-
     /// <summary>
     /// Reads all but the last <see cref="HeldBackTail"/> bytes, waits until <paramref name="closeBegun"/> (the writer has
     /// handed its last byte to the kernel and closed), then reads the rest to the EOF. The tail is small enough for the
