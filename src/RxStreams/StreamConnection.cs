@@ -14,8 +14,14 @@ namespace RxStreams;
 /// Lifetime: the connection closes when <see cref="ConnectionWriter.Close"/>, <see cref="ConnectionWriter.Abort"/> or
 /// <see cref="DisposeAsync"/> is called, when it fails (reset, I/O error, a subscriber that throws), or by itself once
 /// both directions are finished (the peer's EOF was read and our side was half-closed with
-/// <see cref="ConnectionWriter.WriteEof"/>), so a finished echo or proxy connection never lingers. A peer's EOF alone
+/// <see cref="ConnectionWriter.WriteEof"/>), so a finished echo or proxy connection does not stay open. A peer's EOF alone
 /// leaves it open (half-closed) so the reply can still be written, as in asyncio.
+/// </para>
+/// <para>
+/// A graceful close loses nothing: after our FIN the socket lingers in the background, reading and discarding the peer's
+/// input until its EOF before it is released (bounded by <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB; running
+/// out becomes the connection's <see cref="Error"/>), so input nobody read never turns the close into a reset.
+/// <see cref="Closed"/> does not wait for the linger, as asyncio's <c>wait_closed()</c> does not.
 /// </para>
 /// </remarks>
 public sealed class StreamConnection : IAsyncDisposable, IDisposable
@@ -114,9 +120,16 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     public void Abort() => _transport.Abort();
 
     /// <summary>
-    /// Closes gracefully: sends what is buffered, closes, and completes when the socket is released. A peer that does not
-    /// read for <see cref="ConnectionOptions.CloseTimeout"/> (30 s) is aborted. Never throws; idempotent.
+    /// Closes gracefully: sends what is buffered, shuts the send side down (FIN; on TLS close_notify first), and completes
+    /// when the connection is closed. The socket then lingers in the background, reading and discarding input until the
+    /// peer's EOF (unread input would otherwise make the kernel reset the connection and destroy what the peer has not
+    /// read yet). Never throws; idempotent.
     /// </summary>
+    /// <remarks>
+    /// Sending is bounded by <see cref="ConnectionOptions.CloseTimeout"/> (30 s): a peer that does not read is then reset
+    /// and <see cref="Error"/> is a <see cref="TimeoutException"/> saying so. The linger has the same bound (and 1 MiB);
+    /// running out sets <see cref="Error"/> too. See ADR 0011.
+    /// </remarks>
     /// <returns>A task that completes when the connection is closed.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -137,9 +150,10 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
         Writer.Close();
         if (!_transport.IsClosed)
         {
-            var deadline = _options.Scheduler.Schedule(_transport, _options.CloseTimeout, static (_, transport) =>
+            var deadline = _options.Scheduler.Schedule(this, _options.CloseTimeout, static (_, connection) =>
             {
-                transport.Abort();
+                // Not silent: the peer may not have everything we sent (it did not read, or did not end its side).
+                connection._transport.Fail(LingeringClose.CreateTimeoutError(connection._options.CloseTimeout));
                 return System.Reactive.Disposables.Disposable.Empty;
             });
             _transport.Closed.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), deadline, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

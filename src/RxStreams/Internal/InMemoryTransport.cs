@@ -12,8 +12,9 @@ namespace RxStreams.Internal;
 /// Mapping of socket events: <see cref="ShutdownSendCore"/> is a FIN (the peer reads the end after what was sent);
 /// <c>Close</c> is a FIN and drops our inbound queue (the peer's later sends fail with a reset, as writing to a closed
 /// socket does); <c>Abort</c>/<c>Fail</c> is an RST (the peer reads what was already queued, then
-/// <see cref="SocketError.ConnectionReset"/>). One difference from TCP: closing with unread inbound bytes sends a FIN,
-/// not an RST.
+/// <see cref="SocketError.ConnectionReset"/>). Closing with unread inbound bytes sends a FIN, not an RST, which is what a
+/// socket's lingering close achieves too (ADR 0011); unlike a socket, the close completes at once instead of waiting
+/// for the peer's EOF (there is no kernel buffer whose reset could destroy data the peer has not read).
 /// </remarks>
 internal sealed class InMemoryTransport : Transport
 {
@@ -89,10 +90,11 @@ internal sealed class InMemoryTransport : Transport
 
     protected override void ShutdownSendCore() => _outbound.ShutdownSend();
 
-    protected override void CloseCore(bool abort)
+    protected override bool CloseCore(bool abort)
     {
         _outbound.Close(abort ? ThrowHelper.WrapSocketError(new SocketException((int)SocketError.ConnectionReset)) : null);
         _inbound.CloseReceiving();
+        return false; // nothing to linger for: no kernel buffer, and unread input never turns the close into a reset
     }
 
     private int EndOfInputOrThrow(Exception? error)

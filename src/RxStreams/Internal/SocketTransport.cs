@@ -151,7 +151,12 @@ internal sealed class SocketTransport : Transport
             return tls.WaitAsync(cancellationToken);
         }
 
-        _woken = true;
+        Volatile.Write(ref _woken, true);
+        if (IsClosed)
+        {
+            return new ValueTask<int>(0); // closing: the next TryReceive reports the end, no wait on a lingering socket
+        }
+
         try
         {
             // A zero-byte receive: completes when data, a FIN or an error arrives, without a buffer. It uses the socket's
@@ -208,18 +213,62 @@ internal sealed class SocketTransport : Transport
         }
     }
 
-    protected override void CloseCore(bool abort)
+    protected override bool CloseCore(bool abort)
     {
         // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
         _ = LocalEndPoint;
         _ = RemoteEndPoint;
-        if (_tls is { } tls)
+        if (abort)
         {
-            tls.Close(abort, ReleaseSocket); // a graceful close sends close_notify first
-            return;
+            _tls?.Dispose();
+            ReleaseSocket(abort: true);
+            return false;
         }
 
-        ReleaseSocket(abort);
+        // Graceful: our FIN (on TLS close_notify first), then a lingering close reads and discards the peer's input until
+        // its EOF, so unread input never turns the close into a reset that destroys what the peer has not read yet.
+        Task? sendSideShutdown = null;
+        if (_tls is { } tls)
+        {
+            sendSideShutdown = tls.ShutdownSendAsync();
+        }
+        else
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Already shut down (WriteEof), or the peer is gone: the drain finds out which.
+            }
+        }
+
+        // A reader waiting in a receive has taken everything the socket held, and expects its EOF now: it can only be
+        // woken by releasing the socket, so then only the send-side shutdown is awaited (ADR 0011).
+        bool drain = !ReaderIsWaiting;
+        var options = Connection?.Options;
+        var linger = new LingeringClose(this, _socket, options?.CloseTimeout ?? ConnectionOptions.DefaultCloseTimeout, drain);
+        linger.Start(sendSideShutdown, options?.Scheduler ?? System.Reactive.Concurrency.DefaultScheduler.Instance);
+        return true;
+    }
+
+    /// <summary>Whether the reader waits for data (a zero-byte receive, or a TLS fill, still pending).</summary>
+    private bool ReaderIsWaiting => _tls is { } tls ? tls.IsFilling : Volatile.Read(ref _woken);
+
+    /// <summary>The lingering close is over: say why if it gave up (before the peer can see the reset), then release the socket.</summary>
+    internal void EndLingeringClose(bool reset, Exception? error)
+    {
+        OnLingerEnded(error);
+        try
+        {
+            _tls?.Dispose();
+            ReleaseSocket(reset);
+        }
+        catch (Exception releaseError) when (releaseError is SocketException or ObjectDisposedException or IOException)
+        {
+            // Already gone: nothing more to release.
+        }
     }
 
     private void ReleaseSocket(bool abort)
@@ -231,9 +280,9 @@ internal sealed class SocketTransport : Transport
         }
         else
         {
-            // A graceful close must stay one (FIN, and the kernel still sends what it holds) even while the reader waits
-            // in a receive: .NET turns disposing a socket with a pending operation into a reset unless the send side was
-            // shut down first (SafeSocketHandle: "unless the user requested a normal close using Socket.Shutdown").
+            // A graceful close must stay one (FIN) even while the reader waits in a receive: .NET turns disposing a socket
+            // with a pending operation into a reset unless the send side was shut down first (SafeSocketHandle: "unless
+            // the user requested a normal close using Socket.Shutdown").
             try
             {
                 _socket.Shutdown(SocketShutdown.Send);

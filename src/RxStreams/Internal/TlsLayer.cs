@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Reactive.Concurrency;
-using System.Reactive.Disposables;
 using System.Runtime.CompilerServices;
 
 namespace RxStreams.Internal;
@@ -37,8 +35,6 @@ internal sealed class TlsLayer
 
     private readonly SocketTransport _transport;
     private readonly SslStream _ssl;
-    private readonly IScheduler _scheduler;
-    private readonly TimeSpan _closeTimeout;
     private Task? _fill;
     private byte[]? _pending;
     private int _pendingStart;
@@ -52,11 +48,12 @@ internal sealed class TlsLayer
         _transport = transport;
         _ssl = ssl;
         Info = info;
-        _scheduler = options.Scheduler;
-        _closeTimeout = options.CloseTimeout;
     }
 
     public TlsInfo Info { get; }
+
+    /// <summary>Whether a fill (the reader's wait for a record) is still pending.</summary>
+    public bool IsFilling => Volatile.Read(ref _fill) is { IsCompleted: false };
 
     public int TryReceive(ref ReadBuffer buffer)
     {
@@ -168,44 +165,14 @@ internal sealed class TlsLayer
     public void ShutdownSend() => _shutdown ??= ShutdownAsync();
 
     /// <summary>
-    /// Graceful: close_notify (if not sent yet), then the socket is released; bounded by the connection's close timeout
-    /// (a peer that never reads cannot keep the socket). Abort: released at once.
+    /// A graceful close's first step: close_notify (if not sent yet), then TCP FIN. The transport's lingering close then
+    /// drains the socket until the peer's EOF, bounded by the connection's close timeout (a peer that never reads cannot
+    /// keep the socket). The task never faults: a failure while closing means the peer is gone, which the drain finds out.
     /// </summary>
-    public void Close(bool abort, Action<bool> releaseSocket)
-    {
-        if (abort)
-        {
-            _ssl.Dispose();
-            releaseSocket(true);
-            return;
-        }
+    public Task ShutdownSendAsync() => _shutdown ??= ShutdownAsync();
 
-        var shutdown = _shutdown ??= ShutdownAsync();
-        if (shutdown.IsCompleted)
-        {
-            _ssl.Dispose();
-            releaseSocket(false);
-            return;
-        }
-
-        var release = new OneRelease(_ssl, releaseSocket);
-        var deadline = _scheduler.Schedule(release, _closeTimeout, static (_, r) =>
-        {
-            r.Run(abort: true);
-            return Disposable.Empty;
-        });
-        shutdown.ContinueWith(
-            static (_, state) =>
-            {
-                var (r, timer) = ((OneRelease, IDisposable))state!;
-                timer.Dispose();
-                r.Run(abort: false);
-            },
-            (release, deadline),
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-    }
+    /// <summary>Releases the <see cref="SslStream"/> (not the socket: the transport owns it).</summary>
+    public void Dispose() => _ssl.Dispose();
 
     private async Task ShutdownAsync()
     {
@@ -277,27 +244,5 @@ internal sealed class TlsLayer
             ?? (error is IOException ? error : new IOException("TLS connection lost: " + error.Message, error));
         _transport.Fail(terminal);
         throw _transport.TerminalError ?? terminal;
-    }
-
-    /// <summary>Releases the socket once, whichever of the shutdown and the close deadline comes first.</summary>
-    private sealed class OneRelease(SslStream ssl, Action<bool> releaseSocket)
-    {
-        private int _done;
-
-        public void Run(bool abort)
-        {
-            if (Interlocked.Exchange(ref _done, 1) == 0)
-            {
-                try
-                {
-                    ssl.Dispose();
-                    releaseSocket(abort);
-                }
-                catch (Exception error) when (error is SocketException or ObjectDisposedException or IOException)
-                {
-                    // Already gone: nothing more to release (this runs on a timer or a continuation, nobody to tell).
-                }
-            }
-        }
     }
 }

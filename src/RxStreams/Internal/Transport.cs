@@ -16,6 +16,12 @@ namespace RxStreams.Internal;
 ///   └ ──Fail(error)─────────► Closed   I/O error or handler fault; wait_closed and drain raise the error
 /// </code>
 /// <para>
+/// A graceful close of a socket lingers (<see cref="LingeringClose"/>, ADR 0011): the connection is closed at once, as in
+/// asyncio (<see cref="Closed"/> completes, writes are refused, the reader is at EOF, its owner forgets it), but the
+/// socket stays open in the background, reading and discarding input until the peer's EOF, so unread input never turns
+/// the close into a reset. A bound running out sets <see cref="TerminalError"/> afterwards; an abort cuts it short.
+/// </para>
+/// <para>
 /// A receive that fails because we closed the socket ourselves is the end of the input, not an error (Kestrel's
 /// "connection abort" rule), so a local close looks like EOF to the reader, as in asyncio.
 /// </para>
@@ -42,7 +48,7 @@ internal abstract class Transport : ByteSource
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
-    /// <summary>Whether the socket has been released.</summary>
+    /// <summary>Whether the connection is closed (after a graceful close its socket may still linger in the background).</summary>
     public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
 
     /// <summary>The error that ended the connection, if one did.</summary>
@@ -200,7 +206,20 @@ internal abstract class Transport : ByteSource
     protected abstract void ShutdownSendCore();
 
     /// <summary>Releases the underlying resources; with <paramref name="abort"/>, resets instead of closing gracefully.</summary>
-    protected abstract void CloseCore(bool abort);
+    /// <returns>Whether the graceful close lingers: the subclass then reports its end with <see cref="OnLingerEnded"/>.</returns>
+    protected abstract bool CloseCore(bool abort);
+
+    /// <summary>
+    /// The lingering close is over; <paramref name="error"/> is why it gave up, if it did: it becomes the connection's
+    /// error (the close completed already, so it is reported there, and raised by whatever reads or waits afterwards).
+    /// </summary>
+    protected void OnLingerEnded(Exception? error)
+    {
+        if (error is not null)
+        {
+            Interlocked.CompareExchange(ref _terminalError, error, null);
+        }
+    }
 
     private void Terminate(bool abort, Exception? error)
     {
@@ -208,7 +227,7 @@ internal abstract class Transport : ByteSource
         // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
-            return;
+            return; // an abort after a graceful close does nothing (asyncio): the socket's linger goes on, bounded
         }
 
         if (error is not null)
@@ -217,15 +236,10 @@ internal abstract class Transport : ByteSource
         }
 
         _closing = true;
-        if (_counted)
-        {
-            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
-        }
-
         Watchdog?.Stop();
         try
         {
-            CloseCore(abort);
+            _ = CloseCore(abort);
         }
         catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException)
         {
@@ -233,6 +247,16 @@ internal abstract class Transport : ByteSource
         }
 
         Writer?.OnTransportClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
+        Released();
+    }
+
+    private void Released()
+    {
+        if (_counted)
+        {
+            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
+        }
+
         _closed.Complete();
         if (Owner is { } owner && Connection is { } connection)
         {
