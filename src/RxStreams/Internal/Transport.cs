@@ -211,13 +211,18 @@ internal abstract class Transport : ByteSource
 
     /// <summary>
     /// The lingering close is over; <paramref name="error"/> is why it gave up, if it did: it becomes the connection's
-    /// error (the close completed already, so it is reported there, and raised by whatever reads or waits afterwards).
+    /// error (the close completed already, so it is reported there, and raised by whatever reads or waits afterwards),
+    /// and the owner (a server) reports it on its <c>Errors</c> and logger.
     /// </summary>
     protected void OnLingerEnded(Exception? error)
     {
         if (error is not null)
         {
             Interlocked.CompareExchange(ref _terminalError, error, null);
+
+            // Never silent: by now WaitClosedAsync has returned, so a server hears of it on Errors and its logger
+            // (aggregated there, as a peer decides whether this happens).
+            Owner?.ReportError(Connection, error);
         }
     }
 

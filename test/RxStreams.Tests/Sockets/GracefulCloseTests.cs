@@ -9,7 +9,7 @@ using RxStreams.Tests.Tls;
 namespace RxStreams.Tests.Sockets;
 
 /// <summary>
-/// A graceful close loses nothing (issue 11, item 1): bytes the peer sent and nobody read must not turn our close into a
+/// A graceful close loses nothing: bytes the peer sent and nobody read must not turn our close into a
 /// reset that throws away what we wrote before it. The close lingers: FIN, then input is read and discarded until the
 /// peer's EOF, bounded in time (<see cref="ConnectionOptions.CloseTimeout"/>) and bytes, and running out of either bound
 /// is the connection's error, never silent.
@@ -170,6 +170,43 @@ public sealed class GracefulCloseTests
         Assert.That(await SendUntilResetAsync(peer), Is.True, "the linger gave up with a reset");
         Assert.That(connection.Error, Is.InstanceOf<TimeoutException>(), "the error is set before the reset is sent");
         Assert.That(connection.Error!.Message, Does.Contain("CloseTimeout"));
+    }
+
+    [Test]
+    public async Task ServerConnection_PeerNeverEndsItsSide_CloseTimeoutRunsOut_ReachesServerErrors()
+    {
+        // By the time the linger gives up, the handler is gone and WaitClosedAsync has returned: the server's Errors
+        // (and its logger) is where the news must go, never nowhere.
+        var scheduler = new AnnouncingTestScheduler();
+        var closeTimeout = TimeSpan.FromSeconds(5);
+        var reported = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await Streams.StartServerAsync(
+            (_, writer) =>
+            {
+                writer.Write(Loopback.Bytes("bye\n"));
+                return Task.CompletedTask; // the handler returns: a graceful close, then the linger
+            },
+            "127.0.0.1",
+            0,
+            new ServerOptions { Scheduler = scheduler, CloseTimeout = closeTimeout });
+        await using var guard = Loopback.Guard(server);
+        using var errors = server.Errors.Subscribe(error => reported.TrySetResult(error));
+
+        using var peer = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, server.Port()));
+        await peer.SendAllAsync("greeting nobody reads\n");
+        Assert.That(Loopback.Text(await peer.ReceiveToEndAsync()), Is.EqualTo("bye\n"), "every byte, then our FIN");
+
+        // The linger's timer is scheduled around the FIN the peer just saw, so advance until it has fired (bounded).
+        await scheduler.FirstTimer.Within();
+        for (int i = 0; i < 500 && !reported.Task.IsCompleted; i++)
+        {
+            scheduler.AdvanceBy(closeTimeout);
+            await Task.WhenAny(reported.Task, Task.Delay(20));
+        }
+
+        var error = await reported.Task.Within();
+        Assert.That(error, Is.InstanceOf<TimeoutException>());
+        Assert.That(error.Message, Does.Contain("CloseTimeout"));
     }
 
     [Test]
