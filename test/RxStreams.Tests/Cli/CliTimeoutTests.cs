@@ -10,7 +10,7 @@ using RxStreams.Tests.Sockets;
 namespace RxStreams.Tests.Cli;
 
 /// <summary>
-/// The CLI never waits forever (issue 11, item 9): <c>send --timeout</c> against peers that never answer, and the
+/// The CLI never waits forever: <c>send --timeout</c> against peers that never answer, and the
 /// servers' <c>--backlog</c>.
 /// </summary>
 [CancelAfter(60_000)]

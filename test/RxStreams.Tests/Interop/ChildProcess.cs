@@ -108,7 +108,9 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
 
         var exited = _process.WaitForExitAsync();
-        var first = await Task.WhenAny(found.Task, exited).WaitAsync(Loopback.Timeout);
+        // A line is often the first a process prints once started: a .NET child's start-up (JIT) on a loaded 2-core
+        // machine can take longer than a loopback round trip's bound, so this bound is three times as long.
+        var first = await Task.WhenAny(found.Task, exited).WaitAsync(3 * Loopback.Timeout);
         if (first != found.Task)
         {
             // The process ended; the line may still have been the last one read.

@@ -5,7 +5,7 @@ using RxStreams.Framing;
 namespace RxStreams.Tests.Sockets;
 
 /// <summary>
-/// Issue 11 item 4: a Unix socket handed to <see cref="Streams.StartServer(Socket, ServerOptions?)"/> follows
+/// A Unix socket handed to <see cref="Streams.StartServer(Socket, ServerOptions?)"/> follows
 /// <see cref="ServerOptions.CleanupSocket"/> and the "still ours" inode check (asyncio 3.13's <c>cleanup_socket</c>,
 /// which applies to <c>sock=</c> too), instead of the runtime's unconditional unlink.
 /// </summary>

@@ -10,7 +10,7 @@ using RxStreams.Tests.Cli;
 namespace RxStreams.Tests.Sockets;
 
 /// <summary>
-/// Issue 11 item 2: a bind never shares a port by accident. <see cref="ServerOptions.ReuseAddress"/> (on by default)
+/// A bind never shares a port by accident. <see cref="ServerOptions.ReuseAddress"/> (on by default)
 /// sets the real SO_REUSEADDR only; a port is shared only with <see cref="ServerOptions.ReusePort"/> on both servers.
 /// </summary>
 [TestFixture]

@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace RxStreams.Tests.Sockets;
 
 /// <summary>
-/// Issue 11 item 10: connects that fail leave no socket behind. The process's sockets are counted in
+/// Connects that fail leave no socket behind. The process's sockets are counted in
 /// <c>/proc/self/fd</c> (Linux) before and after thousands of refused and timed-out connects.
 /// </summary>
 [TestFixture]

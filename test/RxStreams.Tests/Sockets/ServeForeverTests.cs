@@ -2,7 +2,7 @@ using NUnit.Framework;
 
 namespace RxStreams.Tests.Sockets;
 
-/// <summary>Issue 11 item 5: one <see cref="StreamServer.ServeForeverAsync"/> at a time, as asyncio's <c>serve_forever()</c>.</summary>
+/// <summary>One <see cref="StreamServer.ServeForeverAsync"/> at a time, as asyncio's <c>serve_forever()</c>.</summary>
 [TestFixture]
 [CancelAfter(30_000)]
 public sealed class ServeForeverTests
