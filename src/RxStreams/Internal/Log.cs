@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Debug, "Setting up the connection from {RemoteEndPoint} failed")]
     public static partial void SetupFailed(ILogger logger, EndPoint? remoteEndPoint, Exception error);
+
+    [LoggerMessage(6, LogLevel.Error, "The listening socket {EndPoint} was closed or failed under the server; it no longer accepts connections")]
+    public static partial void ListenerLost(ILogger logger, EndPoint endPoint, Exception error);
 }
