@@ -391,6 +391,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     private static void DeliverOrAbort(StreamConnection connection, AcceptSubscription subscription)
     {
+        Tracing.Delivered(connection);
         if (!subscription.Deliver(connection))
         {
             connection.Abort();
@@ -438,6 +439,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             OnClosed(connection); // closed before we were listening for it
         }
 
+        Tracing.Accepted(connection);
         return connection;
     }
 
