@@ -71,7 +71,10 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
     /// The options are invalid (no <see cref="RxStreamsServerOptions.Port"/> nor <see cref="RxStreamsServerOptions.UnixPath"/>,
     /// an unknown key, a value out of range), or the server is already started.
     /// </exception>
-    /// <exception cref="System.Net.Sockets.SocketException">Binding failed (for example the port is in use).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Also when a host name does not resolve or binding fails (for example the port is in use): the message names the
+    /// server and where it tried to listen, and <see cref="Exception.InnerException"/> is the <see cref="System.Net.Sockets.SocketException"/>.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_server is not null)
@@ -99,6 +102,12 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
         catch (ArgumentException error)
         {
             throw new InvalidOperationException($"RxStreams server '{_name}': {error.Message}", error);
+        }
+        catch (System.Net.Sockets.SocketException error)
+        {
+            // A bare "Address already in use" or "Name or service not known" names neither the server nor the address.
+            string where = settings.UnixPath ?? $"{(settings.Hosts.Count == 0 ? "loopback" : string.Join(", ", settings.Hosts))} port {settings.Port}";
+            throw new InvalidOperationException($"RxStreams server '{_name}' cannot listen on {where}: {error.Message}", error);
         }
 
         _handling = _attachHandler(server);

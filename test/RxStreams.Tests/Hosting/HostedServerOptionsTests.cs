@@ -233,6 +233,21 @@ public class HostedServerOptionsTests
     }
 
     [Test]
+    public void PortInUse_FailsTheStart_NamingTheServerAndTheAddress()
+    {
+        using var holder = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        holder.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // no SO_REUSEADDR/SO_REUSEPORT: nobody may share it
+        holder.Listen();
+        int port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        using var host = BuildHost(new() { ["Servers:echo:Hosts:0"] = "127.0.0.1", ["Servers:echo:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+
+        var error = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
+
+        Assert.That(error!.Message, Does.Contain("'echo'").And.Contain($"127.0.0.1 port {port}"));
+        Assert.That(error.InnerException, Is.InstanceOf<System.Net.Sockets.SocketException>());
+    }
+
+    [Test]
     public async Task TheLibraryLogs_ThroughTheHostsLoggerFactory()
     {
         var log = new CategoryLoggerProvider();
