@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace RxStreams.Hosting;
 
-// Where a hosted server listens: safe defaults.
+// Where a hosted server listens: safe defaults. The type's docs are in RxStreamsHostedServer.cs.
 public sealed partial class RxStreamsHostedServer
 {
     private static readonly string[] IPv4Loopback = ["127.0.0.1"];

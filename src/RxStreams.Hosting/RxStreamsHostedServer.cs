@@ -28,8 +28,12 @@ namespace RxStreams.Hosting;
 /// completes when every connection is closed.
 /// </para>
 /// <para>
-/// <b>Errors.</b> A handler that throws loses its own connection (aborted), never the server; the error is logged at
-/// <see cref="LogLevel.Error"/> through the host's <see cref="ILoggerFactory"/>, if there is one.
+/// <b>Errors and logs.</b> A handler that throws loses its own connection (aborted), never the server. The library logs
+/// through the host's <see cref="ILoggerFactory"/> (<see cref="ConnectionOptions.LoggerFactory"/>, category
+/// <c>RxStreams.Server</c>, each message starting with the server's name): its start and close, handler failures at
+/// <see cref="LogLevel.Error"/>, accept errors at <see cref="LogLevel.Warning"/>, PROXY headers and TLS handshakes
+/// that failed at <see cref="LogLevel.Debug"/> (a peer's fault, not the service's), a lost listening socket at
+/// <see cref="LogLevel.Error"/>.
 /// </para>
 /// </remarks>
 public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDisposable
@@ -39,9 +43,9 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
     private readonly IOptionsMonitor<RxStreamsServerOptions> _options;
     private readonly Func<StreamServer, IDisposable> _attachHandler;
     private readonly ILogger _logger;
+    private readonly ILoggerFactory? _loggerFactory;
     private StreamServer? _server;
     private IDisposable? _handling;
-    private IDisposable? _errors;
 
     internal RxStreamsHostedServer(string name, IConfiguration configuration, IOptionsMonitor<RxStreamsServerOptions> options, Func<StreamServer, IDisposable> attachHandler, ILoggerFactory? loggerFactory)
     {
@@ -49,6 +53,7 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
         _configuration = configuration;
         _options = options;
         _attachHandler = attachHandler;
+        _loggerFactory = loggerFactory;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("RxStreams.Hosting." + name);
     }
 
@@ -66,7 +71,10 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
     /// The options are invalid (no <see cref="RxStreamsServerOptions.Port"/> nor <see cref="RxStreamsServerOptions.UnixPath"/>,
     /// an unknown key, a value out of range), or the server is already started.
     /// </exception>
-    /// <exception cref="System.Net.Sockets.SocketException">Binding failed (for example the port is in use).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Also when a host name does not resolve or binding fails (for example the port is in use): the message names the
+    /// server and where it tried to listen, and <see cref="Exception.InnerException"/> is the <see cref="System.Net.Sockets.SocketException"/>.
+    /// </exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_server is not null)
@@ -85,7 +93,7 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
             throw new InvalidOperationException($"RxStreams server '{_name}': {error.Message}", error);
         }
 
-        var serverOptions = settings.ToServerOptions(_name);
+        var serverOptions = settings.ToServerOptions(_name, _loggerFactory is null ? null : new ServerNamedLoggerFactory(_loggerFactory, _name));
         StreamServer server;
         try
         {
@@ -95,8 +103,13 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
         {
             throw new InvalidOperationException($"RxStreams server '{_name}': {error.Message}", error);
         }
+        catch (System.Net.Sockets.SocketException error)
+        {
+            // A bare "Address already in use" or "Name or service not known" names neither the server nor the address.
+            string where = settings.UnixPath ?? $"{(settings.Hosts.Count == 0 ? "loopback" : string.Join(", ", settings.Hosts))} port {settings.Port}";
+            throw new InvalidOperationException($"RxStreams server '{_name}' cannot listen on {where}: {error.Message}", error);
+        }
 
-        _errors = server.Errors.Subscribe(error => LogConnectionError(_logger, _name, error));
         _handling = _attachHandler(server);
         _server = server;
         LogStarted(_logger, _name, string.Join(", ", server.EndPoints));
@@ -121,7 +134,6 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
         LogStopping(_logger, _name, open);
         await server.ShutdownAsync(grace, cancellationToken).ConfigureAwait(false);
         _handling?.Dispose();
-        _errors?.Dispose();
     }
 
     /// <summary>Aborts whatever is still open (the host normally stops the server first). Idempotent.</summary>
@@ -134,7 +146,6 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
         }
 
         _handling?.Dispose();
-        _errors?.Dispose();
     }
 
     [LoggerMessage(1, LogLevel.Information, "RxStreams server '{Name}' listening on {EndPoints}")]
@@ -142,7 +153,4 @@ public sealed partial class RxStreamsHostedServer : IHostedService, IAsyncDispos
 
     [LoggerMessage(2, LogLevel.Information, "RxStreams server '{Name}' stopping: {Open} connection(s) asked to finish")]
     private static partial void LogStopping(ILogger logger, string name, int open);
-
-    [LoggerMessage(3, LogLevel.Error, "RxStreams server '{Name}': a connection failed")]
-    private static partial void LogConnectionError(ILogger logger, string name, Exception error);
 }

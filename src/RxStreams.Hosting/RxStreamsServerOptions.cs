@@ -62,19 +62,67 @@ public sealed class RxStreamsServerOptions
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Aborts a connection on which nothing was received or sent for this long (<see cref="ConnectionOptions.IdleTimeout"/>);
+    /// <see langword="null"/> (the default) never does. Example: <c>"IdleTimeout": "00:05:00"</c>.
+    /// </summary>
+    public TimeSpan? IdleTimeout { get; set; }
+
+    /// <summary>
+    /// Aborts a connection whose peer starts a frame and does not finish it within this long, a slowloris defence
+    /// (<see cref="ConnectionOptions.FrameTimeout"/>); <see langword="null"/> (the default) never does.
+    /// </summary>
+    public TimeSpan? FrameTimeout { get; set; }
+
+    /// <summary>
+    /// The most connections open at once (<see cref="ServerOptions.MaxConnections"/>): at the cap new clients wait in the
+    /// OS backlog; <see langword="null"/> (the default) has no cap.
+    /// </summary>
+    public int? MaxConnections { get; set; }
+
+    /// <summary>What a write past <see cref="MaxWriteBufferSize"/> does (<see cref="ConnectionOptions.WriteBufferOverflow"/>); fails the connection by default.</summary>
+    public WriteBufferOverflowPolicy WriteBufferOverflow { get; set; } = WriteBufferOverflowPolicy.FailConnection;
+
+    /// <summary>
+    /// <c>Required</c> for a server behind a proxy that sends the PROXY protocol header (HAProxy's <c>accept-proxy</c>,
+    /// nginx's <c>proxy_protocol</c>): <see cref="ServerOptions.ProxyProtocol"/>. <c>Off</c> by default.
+    /// </summary>
+    public ProxyProtocolMode ProxyProtocol { get; set; }
+
+    /// <summary>How long a client may take to send its PROXY header (30 s by default): <see cref="ServerOptions.ProxyProtocolTimeout"/>.</summary>
+    public TimeSpan ProxyProtocolTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest PROXY header accepted, in bytes (4096 by default): <see cref="ServerOptions.ProxyProtocolMaxHeaderLength"/>.</summary>
+    public int ProxyProtocolMaxHeaderLength { get; set; } = 4096;
+
+    /// <summary>
+    /// TLS for every connection: a <c>Tls</c> section with a certificate (<see cref="RxStreamsTlsOptions"/>);
+    /// <see langword="null"/> (no section, the default) serves plaintext.
+    /// </summary>
+    public RxStreamsTlsOptions? Tls { get; set; }
+
+    /// <summary>
+    /// Adjusts the library's <see cref="ServerOptions"/> after the configured values are applied, for what configuration
+    /// cannot say (a <see cref="TlsServerOptions.CertificateSelector"/>, a scheduler); set it in code with
+    /// <c>AddRxStreamsServer(...).Configure(o =&gt; o.ConfigureServer = s =&gt; ...)</c>. <see langword="null"/> by default.
+    /// </summary>
+    public Action<ServerOptions>? ConfigureServer { get; set; }
+
+    /// <summary>
     /// How long connections get to finish when the host stops; <see langword="null"/> (the default) gives them until the
     /// host's own shutdown deadline (<c>HostOptions.ShutdownTimeout</c>, 30 s by default). When it is shorter than the host's
     /// deadline, connections still open after it are aborted then; the host's deadline always wins.
     /// </summary>
     public TimeSpan? ShutdownGrace { get; set; }
 
-    /// <summary>Builds the library's <see cref="ServerOptions"/>, checking every value.</summary>
+    /// <summary>Builds the library's <see cref="ServerOptions"/>, checking every value and loading the TLS certificate.</summary>
     /// <param name="name">The server's name, for error messages.</param>
+    /// <param name="loggerFactory">Where the library logs (the host's), or <see langword="null"/>.</param>
     /// <returns>The options.</returns>
     /// <exception cref="InvalidOperationException">
-    /// A value is out of range, both <see cref="UnixPath"/> and <see cref="Hosts"/> are set, or <c>"*"</c> is not alone in <see cref="Hosts"/>.
+    /// A value is out of range, both <see cref="UnixPath"/> and <see cref="Hosts"/> are set, <c>"*"</c> is not alone in
+    /// <see cref="Hosts"/>, or the TLS settings are incomplete or their files unreadable.
     /// </exception>
-    internal ServerOptions ToServerOptions(string name)
+    internal ServerOptions ToServerOptions(string name, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         if (UnixPath is not null && Hosts.Count > 0)
         {
@@ -96,29 +144,42 @@ public sealed class RxStreamsServerOptions
             throw new InvalidOperationException($"RxStreams server '{name}': ShutdownGrace must not be negative (was {grace}).");
         }
 
+        // Each value is applied on its own, so that a refusal names its key ("MaxConnections: ... must be positive").
+        var options = new ServerOptions { LoggerFactory = loggerFactory };
+        Apply(name, nameof(Limit), () => options.Limit = Limit);
+        Apply(name, nameof(Backlog), () => options.Backlog = Backlog);
+        Apply(name, nameof(HighWaterMark), () => options.HighWaterMark = HighWaterMark);
+        if (LowWaterMark is { } low)
+        {
+            Apply(name, nameof(LowWaterMark), () => options.LowWaterMark = low); // unset: a quarter of the high-water mark
+        }
+
+        Apply(name, nameof(MaxWriteBufferSize), () => options.MaxWriteBufferSize = MaxWriteBufferSize);
+        Apply(name, nameof(IdleTimeout), () => options.IdleTimeout = IdleTimeout);
+        Apply(name, nameof(FrameTimeout), () => options.FrameTimeout = FrameTimeout);
+        Apply(name, nameof(MaxConnections), () => options.MaxConnections = MaxConnections);
+        Apply(name, nameof(ProxyProtocolTimeout), () => options.ProxyProtocolTimeout = ProxyProtocolTimeout);
+        Apply(name, nameof(ProxyProtocolMaxHeaderLength), () => options.ProxyProtocolMaxHeaderLength = ProxyProtocolMaxHeaderLength);
+        options.ReusePort = ReusePort;
+        options.NoDelay = NoDelay;
+        options.KeepAlive = KeepAlive;
+        options.CloseTimeout = CloseTimeout;
+        options.WriteBufferOverflow = WriteBufferOverflow;
+        options.ProxyProtocol = ProxyProtocol;
+        options.Tls = Tls?.ToTlsServerOptions(name);
+        Apply(name, nameof(ConfigureServer), () => ConfigureServer?.Invoke(options));
+        return options;
+    }
+
+    private static void Apply(string name, string key, Action apply)
+    {
         try
         {
-            var options = new ServerOptions
-            {
-                Limit = Limit,
-                Backlog = Backlog,
-                HighWaterMark = HighWaterMark,
-                MaxWriteBufferSize = MaxWriteBufferSize,
-                ReusePort = ReusePort,
-                NoDelay = NoDelay,
-                KeepAlive = KeepAlive,
-                CloseTimeout = CloseTimeout,
-            };
-            if (LowWaterMark is { } low)
-            {
-                options.LowWaterMark = low;
-            }
-
-            return options;
+            apply();
         }
-        catch (ArgumentOutOfRangeException error)
+        catch (ArgumentException error)
         {
-            throw new InvalidOperationException($"RxStreams server '{name}': {error.Message}", error);
+            throw new InvalidOperationException($"RxStreams server '{name}': {key}: {error.Message}", error);
         }
     }
 }

@@ -136,9 +136,11 @@ public sealed partial class ConnectionReader
 
             var drainedTask = drained.AsTask();
             var stopped = _reader._source.Stopped;
+            long pausedAt = Metrics.ReaderPausing(); // only here: a dispatch whose writers drained at once was not paused
             await (stopped is null
                 ? Task.WhenAny(drainedTask, _stopped.Task)
                 : Task.WhenAny(drainedTask, _stopped.Task, stopped)).ConfigureAwait(false);
+            Metrics.ReaderResumed(pausedAt);
         }
 
         /// <summary>The read loop; the reader is already acquired.</summary>

@@ -766,6 +766,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     private void ThrowOverflow(int writeSize)
     {
         var overflow = new WriteBufferOverflowException(_buffered, writeSize, _maxBufferSize);
+        Metrics.WriteBufferOverflow(_overflowPolicy);
         if (_overflowPolicy == WriteBufferOverflowPolicy.FailConnection)
         {
             // Aborting takes this writer's lock again (reentrant) to release waiters; the peer sees a reset.

@@ -34,6 +34,7 @@ public sealed partial class StreamServer
         }
 
         var failure = new IOException($"The listening socket {listener.EndPoint} was closed or failed under the server; it no longer accepts connections.", error);
+        Log.ListenerLost(_logger, listener.EndPoint, failure);
         ReportError(failure);
         if (allLost)
         {

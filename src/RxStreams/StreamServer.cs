@@ -458,6 +458,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     private static void DeliverOrAbort(StreamConnection connection, AcceptSubscription subscription)
     {
+        Tracing.Delivered(connection);
         if (!subscription.Deliver(connection))
         {
             connection.Abort();
@@ -505,6 +506,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             OnClosed(connection); // closed before we were listening for it
         }
 
+        Tracing.Accepted(connection);
         return connection;
     }
 

@@ -36,6 +36,22 @@ public static partial class Streams
     /// <exception cref="ArgumentException">TLS is asked for and no server name is known.</exception>
     public static async Task<StreamConnection> OpenConnectionAsync(string host, int port, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var span = Tracing.StartConnect(host, port, "tcp"); // the current activity inside this call: TLS nests under it
+        try
+        {
+            var connection = await ConnectTcpAsync(host, port, options, cancellationToken).ConfigureAwait(false);
+            Tracing.Connected(span, connection);
+            return connection;
+        }
+        catch (Exception error)
+        {
+            Tracing.Failed(span, error);
+            throw;
+        }
+    }
+
+    private static async Task<StreamConnection> ConnectTcpAsync(string host, int port, ConnectionOptions? options, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(host);
         ValidatePort(port);
         options ??= new ConnectionOptions();
@@ -128,6 +144,22 @@ public static partial class Streams
     /// <exception cref="TimeoutException"><see cref="ConnectionOptions.ConnectTimeout"/> or the TLS handshake timeout passed.</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">With <see cref="ConnectionOptions.Tls"/>: the handshake failed.</exception>
     public static async Task<StreamConnection> OpenUnixConnectionAsync(string path, ConnectionOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var span = Tracing.StartConnect(path, 0, "unix");
+        try
+        {
+            var connection = await ConnectUnixAsync(path, options, cancellationToken).ConfigureAwait(false);
+            Tracing.Connected(span, connection);
+            return connection;
+        }
+        catch (Exception error)
+        {
+            Tracing.Failed(span, error);
+            throw;
+        }
+    }
+
+    private static async Task<StreamConnection> ConnectUnixAsync(string path, ConnectionOptions? options, CancellationToken cancellationToken)
     {
         var endPoint = Listener.UnixEndPoint(path, out _);
         options ??= new ConnectionOptions();

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(7, LogLevel.Information, "Accepting on {EndPoint} again, after {FailedAttempts} failed attempts")]
     public static partial void AcceptResumed(ILogger logger, EndPoint endPoint, int failedAttempts);
+
+    [LoggerMessage(8, LogLevel.Error, "The listening socket {EndPoint} was closed or failed under the server; it no longer accepts connections")]
+    public static partial void ListenerLost(ILogger logger, EndPoint endPoint, Exception error);
 }

@@ -16,7 +16,8 @@ internal static class ProxyProtocolStep
         var scheduler = options.Scheduler;
         var timeout = options.ProxyProtocolTimeout;
         int maxHeaderLength = options.ProxyProtocolMaxHeaderLength;
-        return (connection, cancellationToken) => ReadHeaderAsync(connection, scheduler, timeout, maxHeaderLength, cancellationToken);
+        return (connection, cancellationToken) => Tracing.ProxyHeaderAsync(
+            Tracing.StartProxyHeader(connection), connection, ReadHeaderAsync(connection, scheduler, timeout, maxHeaderLength, cancellationToken));
     }
 
     private static async ValueTask ReadHeaderAsync(StreamConnection connection, IScheduler scheduler, TimeSpan timeout, int maxHeaderLength, CancellationToken cancellationToken)

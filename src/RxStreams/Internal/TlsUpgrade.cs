@@ -68,13 +68,16 @@ internal static class TlsUpgrade
             try
             {
                 var ssl = new SslStream(new TlsSocketStream(transport.Socket!, prefix), leaveInnerStreamOpen: false);
+                var span = Tracing.StartTlsHandshake(connection, isServer: connection.Options is ServerOptions);
                 try
                 {
-                    await HandshakeAsync(ssl, authenticate, handshakeTimeout, connection.Options.Scheduler, cancellationToken).ConfigureAwait(false);
+                    await HandshakeAsync(connection, ssl, authenticate, handshakeTimeout, cancellationToken).ConfigureAwait(false);
                     transport.InstallTls(new TlsLayer(transport, ssl, describe(ssl), connection.Options));
+                    Tracing.TlsHandshakeEnded(span, connection, null);
                 }
                 catch (Exception error)
                 {
+                    Tracing.TlsHandshakeEnded(span, connection, error);
                     await ssl.DisposeAsync().ConfigureAwait(false);
                     transport.Fail(error);
                     throw;
@@ -91,8 +94,9 @@ internal static class TlsUpgrade
         }
     }
 
-    private static async Task HandshakeAsync(SslStream ssl, Func<SslStream, CancellationToken, Task> authenticate, TimeSpan timeout, IScheduler scheduler, CancellationToken cancellationToken)
+    private static async Task HandshakeAsync(StreamConnection connection, SslStream ssl, Func<SslStream, CancellationToken, Task> authenticate, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var scheduler = connection.Options.Scheduler;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var expired = new ExpiryFlag();
         using var timer = scheduler.Schedule((deadline, expired), timeout, static (_, state) =>
@@ -113,18 +117,18 @@ internal static class TlsUpgrade
         try
         {
             await authenticate(ssl, deadline.Token).ConfigureAwait(false);
-            Metrics.TlsHandshakeEnded(startedAt, null);
+            Metrics.TlsHandshakeEnded(connection, startedAt, null);
         }
         catch (Exception error) when (expired.Expired && error is OperationCanceledException or IOException)
         {
             // asyncio: ConnectionAbortedError('SSL handshake is taking longer than N seconds: aborting the connection').
             var timedOut = new TimeoutException($"The TLS handshake took longer than {timeout.TotalSeconds:0.###} s: the connection was aborted.", error);
-            Metrics.TlsHandshakeEnded(startedAt, timedOut);
+            Metrics.TlsHandshakeEnded(connection, startedAt, timedOut);
             throw timedOut;
         }
         catch (Exception error)
         {
-            Metrics.TlsHandshakeEnded(startedAt, error);
+            Metrics.TlsHandshakeEnded(connection, startedAt, error);
             throw;
         }
     }

@@ -37,7 +37,7 @@ internal abstract class Transport : ByteSource
     private CancellationTokenSource? _closeRequested;
     private int _closeRequestedFlag;
     private long _openedAt; // for the connection-duration metric; 0 when nobody measured it
-    private bool _counted;
+    private KeyValuePair<string, object?>[]? _metricTags; // shared (MetricTags); null when nobody counted the open
 
     /// <summary>The writer to notify when the transport dies, so pending drains are released.</summary>
     public ConnectionWriter? Writer { get; set; }
@@ -81,8 +81,8 @@ internal abstract class Transport : ByteSource
     /// <summary>Counts the connection as open in the metrics; its close is counted when the transport terminates.</summary>
     public void CountOpened()
     {
-        _openedAt = Metrics.ConnectionOpened(NetworkTransport);
-        _counted = true;
+        _metricTags = Metrics.ConnectionTags(this);
+        _openedAt = Metrics.ConnectionOpened(_metricTags);
     }
 
     /// <summary>The PROXY protocol header the server read before delivering the connection, if it was asked to.</summary>
@@ -257,11 +257,7 @@ internal abstract class Transport : ByteSource
 
     private void Released()
     {
-        if (_counted)
-        {
-            Metrics.ConnectionClosed(NetworkTransport, _openedAt);
-        }
-
+        Metrics.ConnectionClosed(_metricTags, _openedAt);
         _closed.Complete();
         if (Owner is { } owner && Connection is { } connection)
         {
