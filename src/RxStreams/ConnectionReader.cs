@@ -194,6 +194,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             if (received == 0)
             {
                 _eof = true;
+                OnInputEndSeen();
             }
             else if (received > 0)
             {
@@ -209,6 +210,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         catch (Exception error)
         {
             _error = error;
+            OnInputEndSeen();
             return 0;
         }
     }
