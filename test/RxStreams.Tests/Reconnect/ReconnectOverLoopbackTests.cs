@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reactive.Linq;
 using NUnit.Framework;
+using RxStreams.Framing;
 using RxStreams.Tests.Sockets;
 
 namespace RxStreams.Tests.Reconnect;
@@ -69,6 +71,48 @@ public sealed class ReconnectOverLoopbackTests
 
         var connection = await connected.Task.Within();
         Assert.That(connection.RemoteEndPoint, Is.EqualTo(listener.LocalEndPoint));
+    }
+
+    [Test]
+    public async Task ReconnectAfterClose_EachTimeTheServerCloses_ANewConnectionFollows()
+    {
+        // Each connection gets one line and is closed by the server: with ReconnectAfterClose the lines keep coming.
+        var server = await Streams.StartServerAsync((_, writer) =>
+        {
+            writer.WriteLine("hi");
+            return Task.CompletedTask;
+        }, "127.0.0.1", 0);
+        await using var guard = Loopback.Guard(server);
+        var scheduler = new GatedVirtualScheduler();
+        var policy = Exact(maxAttempts: 3);
+        policy.ReconnectAfterClose = true;
+        var lines = new List<string>();
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        using var subscription = Streams.Connect([server.EndPoints[0]], new ConnectionOptions { Scheduler = scheduler }, policy)
+            .SelectMany(c => c.Reader.LinesText())
+            .Subscribe(
+                line =>
+                {
+                    lines.Add(line);
+                    if (lines.Count == 2)
+                    {
+                        second.TrySetResult();
+                    }
+                },
+                e => second.TrySetException(e));
+
+        // The first connection is over once its EOF is read: the reconnect waits InitialDelay in virtual time.
+        while (await scheduler.NextDelayAsync() != TimeSpan.FromSeconds(1))
+        {
+            // a closing connection's CloseTimeout, also on this scheduler
+        }
+
+        Assert.That(second.Task.IsCompleted, Is.False);
+        scheduler.AdvanceBy(TimeSpan.FromSeconds(1));
+
+        await second.Task.Within();
+        Assert.That(lines, Is.EqualTo(new[] { "hi", "hi" }));
     }
 
     [Test]
