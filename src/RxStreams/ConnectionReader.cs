@@ -189,6 +189,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             if (received == 0)
             {
                 _eof = true;
+                OnInputEndSeen();
             }
             else if (received > 0)
             {
@@ -204,6 +205,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
         catch (Exception error)
         {
             _error = error;
+            OnInputEndSeen();
             return 0;
         }
     }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Reactive.Disposables;
 using System.Reactive.Linq;
 using RxStreams.Internal;
+using RxStreams.Internal.Connect;
 
 namespace RxStreams;
 
@@ -22,7 +23,8 @@ public static partial class Streams
     /// asyncio's <c>open_connection(host, port)</c>: connects over TCP and returns the connection, which deconstructs
     /// into <c>(reader, writer)</c>.
     /// </summary>
-    /// <param name="host">A host name or an IPv4/IPv6 address. Each address it resolves to (of <see cref="ConnectionOptions.Family"/>) is tried in turn.</param>
+    /// <param name="host">A host name or an IPv4/IPv6 address. Each address it resolves to (of <see cref="ConnectionOptions.Family"/>) is tried in turn,
+    /// or, with <see cref="ConnectionOptions.HappyEyeballsDelay"/>, in a staggered race (RFC 8305) whose first success wins.</param>
     /// <param name="port">The port.</param>
     /// <param name="options">Limit, water marks, socket options, connect timeout; defaults as in asyncio.</param>
     /// <param name="cancellationToken">Cancels resolving and connecting.</param>
@@ -62,40 +64,8 @@ public static partial class Streams
         try
         {
             var addresses = await ResolveAsync(host, options.Family, timeout.Token).ConfigureAwait(false);
-            var failures = new List<Exception>();
-            foreach (var address in addresses)
-            {
-                var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    ApplyTcpOptions(socket, options);
-                    if (options.LocalEndPoint is { } local)
-                    {
-                        socket.Bind(local);
-                    }
-
-                    await socket.ConnectAsync(new IPEndPoint(address, port), timeout.Token).ConfigureAwait(false);
-                    return await ConnectedAsync(socket, options, host, cancellationToken).ConfigureAwait(false);
-                }
-                catch (SocketException error)
-                {
-                    socket.Dispose();
-                    failures.Add(error);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            }
-
-            // asyncio: one failure (or several alike) raises the first; different ones are reported together.
-            if (failures.Select(static f => ((SocketException)f).SocketErrorCode).Distinct().Count() == 1)
-            {
-                throw failures[0];
-            }
-
-            throw new AggregateException($"Multiple exceptions: {string.Join(", ", failures.Select(static f => f.Message))}", failures);
+            var socket = await HappyEyeballs.ConnectAsync(addresses, port, options, timeout.Token).ConfigureAwait(false);
+            return await ConnectedAsync(socket, options, host, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.Expired)
         {
@@ -186,9 +156,17 @@ public static partial class Streams
 
     /// <summary>
     /// A cold observable form of <see cref="OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/>: each subscription connects, emits the connection,
-    /// completes when the connection closes, and disposes it when unsubscribed. Composes with <c>Retry</c>,
-    /// <c>Timeout</c> and <c>Using</c>.
+    /// and completes when the connection is over: when a read found the end of the input (the server closed; so
+    /// <c>Connect(...).SelectMany(c => c.Reader.Lines())</c> completes with the lines) or when the connection closed.
+    /// Composes with <c>Retry</c>, <c>Timeout</c> and <c>Using</c>; with a <see cref="ReconnectPolicy"/> see
+    /// <see cref="Connect(IEnumerable{EndPoint}, ConnectionOptions?, ReconnectPolicy)"/>.
     /// </summary>
+    /// <remarks>
+    /// Lifetime: the emitted connection belongs to the subscription. It is closed gracefully (what was written is still
+    /// sent, then FIN) when the subscription is disposed or when the sequence completes, so a connection whose server
+    /// closed is not left half-open. To keep writing after the peer's EOF (a half-closed conversation), use
+    /// <see cref="OpenConnectionAsync(string, int, ConnectionOptions?, CancellationToken)"/> instead.
+    /// </remarks>
     /// <param name="host">A host name or address.</param>
     /// <param name="port">The port.</param>
     /// <param name="options">Connection options.</param>
@@ -199,13 +177,7 @@ public static partial class Streams
     {
         ArgumentNullException.ThrowIfNull(host);
         ValidatePort(port);
-        return Observable.Create<StreamConnection>(async (observer, cancellationToken) =>
-        {
-            var connection = await OpenConnectionAsync(host, port, options, cancellationToken).ConfigureAwait(false);
-            observer.OnNext(connection);
-            _ = connection.Closed.ContinueWith(static (_, o) => ((IObserver<StreamConnection>)o!).OnCompleted(), observer, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return connection;
-        });
+        return ColdConnect.Create(cancellationToken => OpenConnectionAsync(host, port, options, cancellationToken));
     }
 
     /// <summary>
@@ -358,7 +330,7 @@ public static partial class Streams
         return server;
     }
 
-    private static void ApplyTcpOptions(Socket socket, ConnectionOptions options)
+    internal static void ApplyTcpOptions(Socket socket, ConnectionOptions options)
     {
         socket.NoDelay = options.NoDelay;
         if (options.KeepAlive)
