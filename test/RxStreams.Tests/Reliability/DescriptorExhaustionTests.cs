@@ -29,7 +29,12 @@ public sealed partial class DescriptorExhaustionTests
     [Test] // the default cap (RLIMIT_NOFILE less a headroom) keeps the server short of the limit
     public Task DefaultCap_400Clients_ServerSurvivesAndServesAfterwards() => FloodThenServeAsync([]);
 
-    [Test] // no useful cap: accepting fails with EMFILE, the server backs off (one report per episode) and recovers
+    // No useful cap: accepting fails with EMFILE, the server backs off (one report per episode) and recovers. Explicit,
+    // not in the suite: with no descriptor left the .NET runtime itself aborts ("Out of memory.") whenever it needs one
+    // for a new thread, which a loaded machine's thread pool may ask for at any moment; that abort is what the default
+    // cap exists to prevent, and no library code can catch it. Run it by hand on a quiet machine.
+    [Test]
+    [Explicit("The runtime may abort when it needs a descriptor for a new thread; see the comment above.")]
     public Task NoCap_400Clients_ServerBacksOffAndServesAfterwards() => FloodThenServeAsync(["--max-connections", "100000"]);
 
     private static async Task FloodThenServeAsync(string[] extraArguments)

@@ -88,8 +88,12 @@ public sealed class BindExclusivityTests
         builder.Services.AddRxStreamsServer("echo", builder.Configuration.GetSection("Servers:echo"), static (_, _) => Task.CompletedTask);
         using var host = builder.Build();
 
-        var error = Assert.ThrowsAsync<SocketException>(async () => await host.StartAsync().Within());
+        // The hosted server names itself and the address; the library's SocketException is inside.
+        var failure = Assert.ThrowsAsync<InvalidOperationException>(async () => await host.StartAsync().Within());
+        Assert.That(failure!.Message, Does.Contain("'echo'").And.Contain($"{first.Port()}"));
 
+        var error = failure.InnerException as SocketException;
+        Assert.That(error, Is.Not.Null, failure.ToString());
         Assert.That(error!.SocketErrorCode, Is.EqualTo(SocketError.AddressAlreadyInUse));
         Assert.That(error.Message, Does.Contain($"127.0.0.1:{first.Port()}"));
     }
