@@ -95,6 +95,40 @@ public sealed class AsyncConsumerBackpressureTests
     }
 
     [Test]
+    public async Task PullFraming_OverReadChunksAsync_SlowConsumer_HoldsTheWriterOnTheOtherEnd([Values] bool throughAnotherOperator)
+    {
+        await using var pair = InMemoryConnection.CreatePair();
+        var producer = new Producer(pair.Server.Writer);
+        long consumed = 0;
+        long maxLag = 0;
+        int lines = 0;
+
+        // Straight on ReadChunksAsync the operator decodes in the reader's buffer; behind another operator it pulls chunks.
+        var chunks = pair.Client.Reader.ReadChunksAsync();
+        var framed = throughAnotherOperator ? chunks.Where(static chunk => !chunk.IsEmpty).Lines() : chunks.Lines();
+        var producing = producer.RunAsync();
+        var consuming = Task.Run(async () =>
+        {
+            await foreach (var line in framed)
+            {
+                maxLag = Math.Max(maxLag, producer.Accepted - consumed);
+                consumed += line.Length;
+                lines++;
+                await Task.Delay(2);
+            }
+        });
+        await consuming.WaitAsync(Bound);
+        await producing.WaitAsync(Bound);
+
+        TestContext.Out.WriteLine($"the producer was at most {maxLag / 1024} KiB ahead of the consumer");
+        Assert.Multiple(() =>
+        {
+            Assert.That(lines, Is.EqualTo(LineCount));
+            Assert.That(maxLag, Is.LessThanOrEqualTo(LagBound));
+        });
+    }
+
+    [Test]
     public async Task ForEachAwaitAsync_CallbackFails_TaskFaultsWithIt_AndTheReaderIsFreeAgain()
     {
         await using var pair = InMemoryConnection.CreatePair();
