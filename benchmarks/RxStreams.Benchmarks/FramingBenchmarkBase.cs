@@ -14,6 +14,11 @@ namespace RxStreams.Benchmarks;
 //     source: the operator copies each chunk once into memory the frames can own);
 //   - RxOperatorOwned: the same, but the source is marked as emitting owned memory, as a connection's reader is, so the
 //     operator adopts the chunks without copying (the path of connection.Reader.Lines());
+//   - PullOperator / PullOperatorOwned: the same operators on IAsyncEnumerable (AsyncFramingExtensions) over a pull
+//     source of the same chunks, copied or adopted;
+//   - PushConnection / PullConnection: framing over a connection's reader fed with the input (the bytes as they would
+//     sit after arriving from a socket): reader.Lines() subscribed vs reader.ReadChunksAsync().Lines() enumerated;
+//     both include feeding the reader, so they compare with each other, not with the rows above;
 //   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
 //     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
 //   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
@@ -103,6 +108,66 @@ public abstract class FramingBenchmarkBase
         Observer.Reset();
         framed.Subscribe(Observer).Dispose();
         return Observer.Frames == Frames ? Observer.Bytes : -1;
+    }
+
+    /// <summary>Enumerates a pull framer to its end (its sources complete every step at once, so this never blocks).</summary>
+    private protected static long RunPull(IAsyncEnumerable<ReadOnlyMemory<byte>> framed)
+    {
+        long frames = 0, bytes = 0;
+        var frame = framed.GetAsyncEnumerator();
+        while (Next(frame.MoveNextAsync()))
+        {
+            frames++;
+            bytes += frame.Current.Length;
+        }
+
+        frame.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return frames == Frames ? bytes : -1;
+
+        static bool Next(ValueTask<bool> next) => next.IsCompletedSuccessfully ? next.Result : next.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>A connection's reader holding the input (asyncio's feed_data), as after the bytes arrived from a socket.</summary>
+    private protected ConnectionReader FedReader()
+    {
+        var reader = new ConnectionReader();
+        foreach (var chunk in Chunks)
+        {
+            reader.FeedData(chunk.Span);
+        }
+
+        reader.FeedEof();
+        return reader;
+    }
+
+    /// <summary>Push framing over a connection: subscribes <paramref name="framed"/> (built on a fed reader) and waits for its end.</summary>
+    private protected long RunConnectionPush(IObservable<ReadOnlyMemory<byte>> framed)
+    {
+        var observer = new CompletionObserver();
+        using (framed.Subscribe(observer))
+        {
+            observer.Done.Wait();
+        }
+
+        return observer.Counter.Frames == Frames ? observer.Counter.Bytes : -1;
+    }
+
+    /// <summary>Counts like <see cref="CountingObserver"/> and signals the end (a reader pushes from the thread pool).</summary>
+    private sealed class CompletionObserver : IObserver<ReadOnlyMemory<byte>>
+    {
+        public CountingObserver Counter { get; } = new();
+
+        public ManualResetEventSlim Done { get; } = new();
+
+        public void OnNext(ReadOnlyMemory<byte> value) => Counter.OnNext(value);
+
+        public void OnError(Exception error)
+        {
+            Done.Set();
+            throw new InvalidOperationException("The framing operator failed.", error);
+        }
+
+        public void OnCompleted() => Done.Set();
     }
 
     private protected long RunFramer<TRule>(TRule rule)
