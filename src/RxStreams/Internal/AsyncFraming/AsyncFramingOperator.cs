@@ -34,64 +34,109 @@ internal sealed class AsyncFramingOperator<TFrame>(IAsyncEnumerable<ReadOnlyMemo
     {
         if (source is ConnectionChunks chunks)
         {
-            return chunks.Reader.ReadFramesCoreAsync(decoderFactory(), chunks.CancellationToken).GetAsyncEnumerator(cancellationToken);
+            return chunks.Reader.EnumerateFrames(decoderFactory(), chunks.CancellationToken, cancellationToken);
         }
 
         bool inputIsOwned = source is IOwnedMemorySource { EmitsOwnedMemory: true };
-        return FrameAsync(source, decoderFactory(), inputIsOwned, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        return new Enumerator(source.GetAsyncEnumerator(cancellationToken), decoderFactory(), inputIsOwned, cancellationToken);
     }
 
-    private static async IAsyncEnumerable<TFrame> FrameAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, FrameDecoder<TFrame> decoder, bool inputIsOwned, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// One enumeration. Hand-written rather than an async iterator: a frame already buffered is returned synchronously
+    /// as a plain <see cref="ValueTask{TResult}"/>, with no state machine per frame; only a pull of the next chunk awaits.
+    /// </summary>
+    private sealed class Enumerator(IAsyncEnumerator<ReadOnlyMemory<byte>> chunks, FrameDecoder<TFrame> decoder, bool inputIsOwned, CancellationToken cancellationToken)
+        : IAsyncEnumerator<TFrame>
     {
-        var driver = new FrameDriver<TFrame>(decoder, watchdog: null);
-        var buffer = default(ReadBuffer);
-        var chunks = source.GetAsyncEnumerator(cancellationToken);
-        try
+        private FrameDriver<TFrame> _driver = new(decoder, watchdog: null);
+        private ReadBuffer _buffer;
+        private bool _sourceEnded;
+        private bool _finished;
+        private TFrame _current = default!;
+
+        public TFrame Current => _current;
+
+        public ValueTask<bool> MoveNextAsync()
         {
-            while (true)
+            try
             {
-                bool more;
-                try
+                if (!_finished && !_sourceEnded && _driver.TryNext(ref _buffer, out var frame))
                 {
-                    more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                    _current = frame;
+                    return new ValueTask<bool>(true);
                 }
-                catch (Exception error) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw driver.Fail(ref buffer, error);
-                }
-
-                if (!more)
-                {
-                    break;
-                }
-
-                var chunk = chunks.Current;
-                if (inputIsOwned)
-                {
-                    buffer.AppendOwned(chunk);
-                }
-                else
-                {
-                    buffer.Append(chunk.Span);
-                }
-
-                while (driver.TryNext(ref buffer, out var frame))
-                {
-                    yield return frame;
-                }
-
-                buffer.TrimIfEmpty(); // do not keep the source's array alive between chunks
+            }
+            catch (Exception error)
+            {
+                _finished = true;
+                return ValueTask.FromException<bool>(error);
             }
 
-            while (driver.TryNextAtEnd(ref buffer, out var last))
-            {
-                yield return last;
-            }
+            return _finished ? new ValueTask<bool>(false) : PullAsync();
         }
-        finally
+
+        public ValueTask DisposeAsync()
         {
-            buffer.Clear();
-            await chunks.DisposeAsync().ConfigureAwait(false);
+            _finished = true;
+            _buffer.Clear();
+            return chunks.DisposeAsync();
+        }
+
+        /// <summary>Pulls chunks until one completes a frame, or decodes the end once the source ended.</summary>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<bool> PullAsync()
+        {
+            try
+            {
+                while (!_sourceEnded)
+                {
+                    _buffer.TrimIfEmpty(); // do not keep the source's array alive while waiting for the next chunk
+                    bool more;
+                    try
+                    {
+                        more = await chunks.MoveNextAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw _driver.Fail(ref _buffer, error);
+                    }
+
+                    if (!more)
+                    {
+                        _sourceEnded = true;
+                        break;
+                    }
+
+                    if (inputIsOwned)
+                    {
+                        _buffer.AppendOwned(chunks.Current);
+                    }
+                    else
+                    {
+                        _buffer.Append(chunks.Current.Span);
+                    }
+
+                    if (_driver.TryNext(ref _buffer, out var frame))
+                    {
+                        _current = frame;
+                        return true;
+                    }
+                }
+
+                if (_driver.TryNextAtEnd(ref _buffer, out var last))
+                {
+                    _current = last;
+                    return true;
+                }
+
+                _finished = true;
+                return false;
+            }
+            catch
+            {
+                _finished = true;
+                throw;
+            }
         }
     }
 }
