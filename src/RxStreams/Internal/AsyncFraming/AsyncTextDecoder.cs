@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace RxStreams.Internal;
@@ -9,26 +8,22 @@ namespace RxStreams.Internal;
 /// completes a character, the bytes of an unfinished character kept for the next chunk, the encoding's fallback at the
 /// end, and at an error of the source the unfinished character dropped and the error thrown as is.
 /// </summary>
+/// <remarks>
+/// Composed from async LINQ rather than a loop of our own: Ix's <c>Defer</c> gives each enumeration its own
+/// <see cref="Decoder"/>, .NET's <c>Select</c> decodes each chunk, and Ix's <c>Return</c> after <c>Concat</c> flushes at a
+/// clean end only (an exception of the source skips it, so an unfinished character is dropped, as in push).
+/// </remarks>
 internal static class AsyncTextDecoder
 {
-    public static async IAsyncEnumerable<string> DecodeAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, Encoding encoding, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var decoder = encoding.GetDecoder();
-        await foreach (var chunk in source.WithCancellation(cancellationToken).ConfigureAwait(false))
+    public static IAsyncEnumerable<string> DecodeAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> source, Encoding encoding) =>
+        AsyncEnumerableEx.Defer(() =>
         {
-            var text = Decode(decoder, chunk.Span, flush: false);
-            if (text.Length > 0)
-            {
-                yield return text;
-            }
-        }
-
-        var last = Decode(decoder, [], flush: true);
-        if (last.Length > 0)
-        {
-            yield return last;
-        }
-    }
+            var decoder = encoding.GetDecoder();
+            return source
+                .Select(chunk => Decode(decoder, chunk.Span, flush: false))
+                .Concat(AsyncEnumerableEx.Defer(() => AsyncEnumerableEx.Return(Decode(decoder, [], flush: true))))
+                .Where(static text => text.Length > 0);
+        });
 
     private static string Decode(Decoder decoder, ReadOnlySpan<byte> bytes, bool flush)
     {
