@@ -21,7 +21,7 @@ namespace RxStreams.Internal;
 /// </code>
 /// <para>
 /// A connection's chunks (<see cref="ConnectionChunks"/>) are not copied at all: the operator decodes in the reader's
-/// own buffer (<c>ReadFramesCoreAsync</c>), reading only when the consumer asks, with the connection's frame timeout.
+/// own buffer (<c>ConnectionReader.EnumerateFrames</c>), reading only when the consumer asks, with the connection's frame timeout.
 /// </para>
 /// </remarks>
 internal sealed class AsyncFramingOperator<TFrame>(IAsyncEnumerable<ReadOnlyMemory<byte>> source, Func<FrameDecoder<TFrame>> decoderFactory, bool emitsOwnedMemory)
