@@ -89,10 +89,10 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
     public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).LengthPrefixed());
 
     [Benchmark(OperationsPerInvoke = Frames)]
-    public long PushConnection() => RunConnectionPush(FedReader().LengthPrefixed());
+    public long PushConnection() => RunConnectionPush(static reader => reader.LengthPrefixed());
 
     [Benchmark(OperationsPerInvoke = Frames)]
-    public long PullConnection() => RunPull(FedReader().ReadChunksAsync().LengthPrefixed());
+    public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().LengthPrefixed());
 
     /// <summary>The BCL's way: read the header, then the payload into one reused buffer (so the frame is not owned).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

@@ -52,10 +52,10 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
     public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
-    public long PushConnection() => RunConnectionPush(FedReader().Lines());
+    public long PushConnection() => RunConnectionPush(static reader => reader.Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
-    public long PullConnection() => RunPull(FedReader().ReadChunksAsync().Lines());
+    public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()
