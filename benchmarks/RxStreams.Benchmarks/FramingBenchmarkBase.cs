@@ -14,6 +14,11 @@ namespace RxStreams.Benchmarks;
 //     source: the operator copies each chunk once into memory the frames can own);
 //   - RxOperatorOwned: the same, but the source is marked as emitting owned memory, as a connection's reader is, so the
 //     operator adopts the chunks without copying (the path of connection.Reader.Lines());
+//   - PullOperator / PullOperatorOwned: the same operators on IAsyncEnumerable (AsyncFramingExtensions) over a pull
+//     source of the same chunks, copied or adopted;
+//   - PushConnection / PullConnection: framing over a connection, an in-memory pair whose other end writes the chunks:
+//     reader.Lines() subscribed vs reader.ReadChunksAsync().Lines() enumerated; both include the pair and the
+//     transfer, so they compare with each other, not with the rows above;
 //   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
 //     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
 //   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
@@ -103,6 +108,95 @@ public abstract class FramingBenchmarkBase
         Observer.Reset();
         framed.Subscribe(Observer).Dispose();
         return Observer.Frames == Frames ? Observer.Bytes : -1;
+    }
+
+    /// <summary>Enumerates a pull framer to its end (its sources complete every step at once, so this never blocks).</summary>
+    private protected static long RunPull(IAsyncEnumerable<ReadOnlyMemory<byte>> framed)
+    {
+        long frames = 0, bytes = 0;
+        var frame = framed.GetAsyncEnumerator();
+        while (Next(frame.MoveNextAsync()))
+        {
+            frames++;
+            bytes += frame.Current.Length;
+        }
+
+        frame.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return frames == Frames ? bytes : -1;
+
+        static bool Next(ValueTask<bool> next) => next.IsCompletedSuccessfully ? next.Result : next.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Push framing over a connection: an in-memory pair whose client writes the chunks (draining after each) and then
+    /// half-closes, while <paramref name="frame"/>'s operator, subscribed to the server's reader, counts the frames.
+    /// </summary>
+    private protected long RunConnectionPush(Func<ConnectionReader, IObservable<ReadOnlyMemory<byte>>> frame)
+    {
+        var pair = InMemoryConnection.CreatePair();
+        var observer = new CompletionObserver();
+        using (frame(pair.Server.Reader).Subscribe(observer))
+        {
+            var writing = WriteAllAsync(pair.Client.Writer);
+            observer.Done.Wait();
+            writing.GetAwaiter().GetResult();
+        }
+
+        pair.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return observer.Counter.Frames == Frames ? observer.Counter.Bytes : -1;
+    }
+
+    /// <summary>Pull framing over a connection: the same pair, the frames enumerated from the server's reader.</summary>
+    private protected long RunConnectionPull(Func<ConnectionReader, IAsyncEnumerable<ReadOnlyMemory<byte>>> frame)
+    {
+        var pair = InMemoryConnection.CreatePair();
+        var writing = WriteAllAsync(pair.Client.Writer);
+        // Awaited inside the pool, as the push read loop runs, rather than blocking this thread at every receive.
+        long bytes = Task.Run(() => RunPullAsync(frame(pair.Server.Reader))).GetAwaiter().GetResult();
+        writing.GetAwaiter().GetResult();
+        pair.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return bytes;
+    }
+
+    private static async Task<long> RunPullAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> framed)
+    {
+        long frames = 0, bytes = 0;
+        await foreach (var frame in framed.ConfigureAwait(false))
+        {
+            frames++;
+            bytes += frame.Length;
+        }
+
+        return frames == Frames ? bytes : -1;
+    }
+
+    private Task WriteAllAsync(ConnectionWriter writer) => Task.Run(async () =>
+    {
+        foreach (var chunk in Chunks)
+        {
+            writer.Write(chunk.Span);
+            await writer.DrainAsync();
+        }
+
+        writer.WriteEof();
+    });
+
+    /// <summary>Counts like <see cref="CountingObserver"/> and signals the end (a reader pushes from the thread pool).</summary>
+    private sealed class CompletionObserver : IObserver<ReadOnlyMemory<byte>>
+    {
+        public CountingObserver Counter { get; } = new();
+
+        public ManualResetEventSlim Done { get; } = new();
+
+        public void OnNext(ReadOnlyMemory<byte> value) => Counter.OnNext(value);
+
+        public void OnError(Exception error)
+        {
+            Done.Set();
+            throw new InvalidOperationException("The framing operator failed.", error);
+        }
+
+        public void OnCompleted() => Done.Set();
     }
 
     private protected long RunFramer<TRule>(TRule rule)

@@ -47,6 +47,10 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(PullOperator), PullOperator());
+        Check(nameof(PullOperatorOwned), PullOperatorOwned());
+        Check(nameof(PushConnection), PushConnection());
+        Check(nameof(PullConnection), PullConnection());
         Check(nameof(SpanSlicing), SpanSlicing());
         Check(nameof(StreamReadExactly), StreamReadExactly());
 
@@ -77,6 +81,18 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperator() => RunPull(new AsyncChunkSource(Chunks).LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnection() => RunConnectionPush(static reader => reader.LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().LengthPrefixed());
 
     /// <summary>The BCL's way: read the header, then the payload into one reused buffer (so the frame is not owned).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

@@ -25,6 +25,10 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(PullOperator), PullOperator());
+        Check(nameof(PullOperatorOwned), PullOperatorOwned());
+        Check(nameof(PushConnection), PushConnection());
+        Check(nameof(PullConnection), PullConnection());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -40,6 +44,18 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long RxOperatorOwned() => RunObserver(_ownedLines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperator() => RunPull(new AsyncChunkSource(Chunks).Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnection() => RunConnectionPush(static reader => reader.Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()

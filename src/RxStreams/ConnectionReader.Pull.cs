@@ -181,7 +181,16 @@ public sealed partial class ConnectionReader
     /// </summary>
     /// <param name="cancellationToken">Cancels the iteration; nothing is consumed by a cancelled read.</param>
     /// <returns>The chunks, each owned by the consumer.</returns>
-    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadChunksAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// The pull framing operators (<see cref="AsyncFramingExtensions"/>) compose with it without losing that: <c>reader.ReadChunksAsync().Lines()</c>
+    /// decodes in the reader's own buffer, reads only when the consumer asks for the next frame, and keeps the
+    /// connection's frame timeout.
+    /// </remarks>
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadChunksAsync(CancellationToken cancellationToken = default) =>
+        new ConnectionChunks(this, cancellationToken);
+
+    /// <summary>The iterator behind <see cref="ReadChunksAsync"/>.</summary>
+    internal async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadChunksCoreAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -210,7 +219,7 @@ public sealed partial class ConnectionReader
     public IAsyncEnumerable<TFrame> ReadFramesAsync<TFrame>(IFrameDecoder<TFrame> decoder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        return ReadFramesCoreAsync(new UserFrameDecoder<TFrame>(decoder), cancellationToken);
+        return ReadFramesCoreAsync(BuiltInFrameDecoder<TFrame>.Unwrap(decoder), cancellationToken);
     }
 
     /// <summary><see cref="ReadFramesAsync"/> with any of the library's decoders: fill, then drain the driver.</summary>

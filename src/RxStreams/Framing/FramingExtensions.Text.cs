@@ -1,4 +1,5 @@
 using System.Reactive.Linq;
+using System.Runtime.CompilerServices;
 using System.Text;
 using RxStreams.Decoders;
 
@@ -76,13 +77,20 @@ public static partial class FramingExtensions
     public static IObservable<string> LinesText(this IObservable<ReadOnlyMemory<byte>> source, Encoding? encoding = null, int limit = DefaultLimit, OverflowPolicy overflow = OverflowPolicy.Fail)
     {
         ArgumentNullException.ThrowIfNull(source);
+        encoding = LineEncoding(encoding);
+        return source.Lines(limit, overflow).Select(line => encoding.GetString(WithoutLineEnding(line.Span)));
+    }
+
+    /// <summary>The encoding for text lines (UTF-8 when null), checked to encode <c>\r\n</c> as the bytes 0x0D 0x0A.</summary>
+    internal static Encoding LineEncoding(Encoding? encoding, [CallerArgumentExpression(nameof(encoding))] string? paramName = null)
+    {
         encoding ??= Encoding.UTF8;
         if (!EncodesAsciiLineEndings(encoding))
         {
-            throw new ArgumentException($"The encoding {encoding.WebName} does not encode '\\n' and '\\r' as the single bytes 0x0A and 0x0D, so lines cannot be cut in bytes; use DecodeText and split the text instead.", nameof(encoding));
+            throw new ArgumentException($"The encoding {encoding.WebName} does not encode '\\n' and '\\r' as the single bytes 0x0A and 0x0D, so lines cannot be cut in bytes; use DecodeText and split the text instead.", paramName);
         }
 
-        return source.Lines(limit, overflow).Select(line => encoding.GetString(WithoutLineEnding(line.Span)));
+        return encoding;
     }
 
     private static bool EncodesAsciiLineEndings(Encoding encoding)
@@ -92,7 +100,8 @@ public static partial class FramingExtensions
         return count == 2 && bytes[0] == (byte)'\r' && bytes[1] == (byte)'\n';
     }
 
-    private static ReadOnlySpan<byte> WithoutLineEnding(ReadOnlySpan<byte> line)
+    /// <summary>The line without its <c>\n</c> or <c>\r\n</c>.</summary>
+    internal static ReadOnlySpan<byte> WithoutLineEnding(ReadOnlySpan<byte> line)
     {
         if (line.EndsWith((byte)'\n'))
         {

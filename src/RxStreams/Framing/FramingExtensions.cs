@@ -166,7 +166,7 @@ public static partial class FramingExtensions
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(decoderFactory);
-        return new FramingOperator<TFrame>(source, () => new UserFrameDecoder<TFrame>(decoderFactory()), emitsOwnedMemory: false);
+        return new FramingOperator<TFrame>(source, () => BuiltInFrameDecoder<TFrame>.Unwrap(decoderFactory()), emitsOwnedMemory: false);
     }
 
     /// <summary>A byte framer over one of our decoders, whose frames are slices of the input and nothing else.</summary>

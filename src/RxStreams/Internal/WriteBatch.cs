@@ -14,6 +14,11 @@ namespace RxStreams.Internal;
 /// a <c>Task</c>) see no batch: they are flushed from the thread pool and are bounded only by the writer's own limits.
 /// </para>
 /// <para>Cost on the fast path: one thread-static read per write and a short array scan per enlisted writer.</para>
+/// <para>
+/// Writers are not the only consumers that can hold the loop: any consumer in the synchronous chain that cannot keep up
+/// (an async consumer whose callback is still running, a bounded bridge whose queue is full) raises a
+/// <see cref="ReadHold"/> in the current batch, and the loop waits for it as it waits for a paused writer.
+/// </para>
 /// </remarks>
 internal sealed class WriteBatch
 {
@@ -27,12 +32,14 @@ internal sealed class WriteBatch
     private ConnectionWriter?[] _writers = new ConnectionWriter?[2];
     private int _count;
     private int _pausedCount;
+    private ReadHold?[] _holds = []; // raised during the dispatch; after Exit, the ones still raised
+    private int _holdCount;
 
     /// <summary>The batch open on this thread, if any.</summary>
     public static WriteBatch? Current => t_current;
 
-    /// <summary>Whether a writer written in the last dispatch is above its high-water mark.</summary>
-    public bool HasPausedWriters => _pausedCount > 0;
+    /// <summary>Whether a writer written in the last dispatch is above its high-water mark, or a read hold raised in it is still up.</summary>
+    public bool HasPausedWriters => _pausedCount > 0 || _holdCount > 0;
 
     /// <summary>Opens a batch on this thread (nested batches are allowed: the inner one is a separate object).</summary>
     public static WriteBatch Enter()
@@ -84,7 +91,8 @@ internal sealed class WriteBatch
 
         _count = 0;
         _pausedCount = paused;
-        if (paused == 0)
+        KeepRaisedHolds();
+        if (paused == 0 && _holdCount == 0)
         {
             t_spare = this;
         }
@@ -100,6 +108,51 @@ internal sealed class WriteBatch
         }
 
         _pausedCount = 0;
+        for (int i = 0; i < _holdCount; i++)
+        {
+            await _holds[i]!.WaitReleasedAsync().ConfigureAwait(false);
+            _holds[i] = null;
+        }
+
+        _holdCount = 0;
         t_spare ??= this;
+    }
+
+    // --- Read holds: consumers other than writers that hold the read loop (see ReadHold). ---
+
+    /// <summary>Makes the loop that dispatches this batch wait for <paramref name="hold"/> before its next read.</summary>
+    public void Enlist(ReadHold hold)
+    {
+        for (int i = 0; i < _holdCount; i++)
+        {
+            if (ReferenceEquals(_holds[i], hold))
+            {
+                return;
+            }
+        }
+
+        if (_holdCount == _holds.Length)
+        {
+            Array.Resize(ref _holds, Math.Max(2, _holdCount * 2));
+        }
+
+        _holds[_holdCount++] = hold;
+    }
+
+    /// <summary>Drops the holds released before the dispatch ended: only those still raised are waited for.</summary>
+    private void KeepRaisedHolds()
+    {
+        int raised = 0;
+        for (int i = 0; i < _holdCount; i++)
+        {
+            var hold = _holds[i]!;
+            _holds[i] = null;
+            if (hold.IsRaised)
+            {
+                _holds[raised++] = hold;
+            }
+        }
+
+        _holdCount = raised;
     }
 }

@@ -3,13 +3,15 @@ using System.Text;
 using NUnit.Framework;
 using RxStreams.Framing;
 using static RxStreams.Tests.Framing.FramingTestKit;
+using PullOp = System.Func<System.Collections.Generic.IAsyncEnumerable<System.ReadOnlyMemory<byte>>, System.Collections.Generic.IAsyncEnumerable<string>>;
 
 namespace RxStreams.Tests.Framing;
 
 /// <summary>
 /// Contract guarantee 2 as properties: for random inputs, every operator gives the same frames and the same error
 /// (type, <c>Partial</c>, <c>Expected</c>) whether the bytes arrive in one chunk, in random chunks (empty ones included),
-/// one byte at a time, or as owned memory the operator adopts; and the one-chunk result is the naive model's.
+/// one byte at a time, or as owned memory the operator adopts, and whether they are pushed (IObservable) or pulled
+/// (IAsyncEnumerable, the connection's ReadChunksAsync included); and the one-chunk result is the naive model's.
 /// </summary>
 /// <remarks>Each case prints its seed; to explore further, change <see cref="BaseSeed"/>.</remarks>
 public class ChunkInvarianceTest
@@ -133,9 +135,10 @@ public class ChunkInvarianceTest
                 {
                     var chunks = new ReadOnlyMemory<byte>[] { input.AsMemory(0, a), input.AsMemory(a, b - a), input.AsMemory(b) };
                     var outcome = Run(c.Op, chunks);
-                    if (outcome.Shape != c.Expected.Shape)
+                    var pulled = RunPull(c.Pull, AsyncChunks(chunks));
+                    if (outcome.Shape != c.Expected.Shape || pulled.Shape != c.Expected.Shape)
                     {
-                        failures.Add($"seed={seed} {c.Description} input={Show(c.Input)} cuts at {a},{b}: {outcome.Shape}, model says {c.Expected.Shape}");
+                        failures.Add($"seed={seed} {c.Description} input={Show(c.Input)} cuts at {a},{b}: push {outcome.Shape}, pull {pulled.Shape}, model says {c.Expected.Shape}");
                         break;
                     }
                 }
@@ -166,6 +169,15 @@ public class ChunkInvarianceTest
         var ownedCuts = RandomCuts(random, input.Length);
         yield return ($"owned-contiguous[{string.Join(",", ownedCuts)}]", Run(c.Op, new OwnedChunkSource(input, ownedCuts, contiguous: true), static () => { }));
         yield return ($"owned-separate[{string.Join(",", ownedCuts)}]", Run(c.Op, new OwnedChunkSource(input, ownedCuts, contiguous: false), static () => { }));
+
+        // Pull: the same cases through the IAsyncEnumerable operators, from a plain async sequence (copied), an owned one
+        // (adopted) and a connection's ReadChunksAsync (decoded in the reader's buffer).
+        foreach (var (name, source) in PullSources(input, RandomCuts(random, input.Length)))
+        {
+            yield return (name, RunPull(c.Pull, source));
+        }
+
+        yield return ("pull-bytewise", RunPull(c.Pull, AsyncChunks(Cut(input, bytewise))));
     }
 
     /// <summary>Sorted cut positions in [0, length]; repeats make empty chunks.</summary>
@@ -192,6 +204,9 @@ public class ChunkInvarianceTest
     {
         /// <summary>The smallest Consumed an overrun may report: the first byte count that proves it.</summary>
         public long MinConsumed { get; init; }
+
+        /// <summary>The same operator, pull style (<see cref="AsyncFramingExtensions"/>).</summary>
+        public required PullOp Pull { get; init; }
     }
 
     private static Case Generate(string op, Random random)
@@ -202,7 +217,7 @@ public class ChunkInvarianceTest
             {
                 int limit = random.Next(1, 9);
                 var input = SeparatedInput(random, ["\n"], limit, "ab\r");
-                return new Case($"Lines({limit})", input, s => s.Lines(limit).Select(S), ReferenceModels.Separated(input, ["\n"], limit, emitPartial: true)) { MinConsumed = limit + 1 };
+                return new Case($"Lines({limit})", input, s => s.Lines(limit).Select(S), ReferenceModels.Separated(input, ["\n"], limit, emitPartial: true)) { MinConsumed = limit + 1, Pull = p => p.Lines(limit).Select(S) };
             }
 
             case "Until":
@@ -211,10 +226,14 @@ public class ChunkInvarianceTest
                 var separators = SeparatorSets[random.Next(SeparatorSets.Length)];
                 var input = SeparatedInput(random, separators, limit, "abSEP\r\nBC;");
                 var memories = separators.Select(static s => B(s)).ToArray();
-                Func<IObservable<ReadOnlyMemory<byte>>, IObservable<string>> framer = separators.Length == 1 && random.Next(2) == 0
+                bool single = separators.Length == 1 && random.Next(2) == 0;
+                Func<IObservable<ReadOnlyMemory<byte>>, IObservable<string>> framer = single
                     ? s => s.Until(memories[0], limit).Select(S)
                     : s => s.Until(memories, limit).Select(S);
-                return new Case($"Until([{string.Join(",", separators.Select(Show))}], {limit})", input, framer, ReferenceModels.Separated(input, separators, limit, emitPartial: false)) { MinConsumed = limit + 1 };
+                PullOp pullFramer = single
+                    ? p => p.Until(memories[0], limit).Select(S)
+                    : p => p.Until(memories, limit).Select(S);
+                return new Case($"Until([{string.Join(",", separators.Select(Show))}], {limit})", input, framer, ReferenceModels.Separated(input, separators, limit, emitPartial: false)) { MinConsumed = limit + 1, Pull = pullFramer };
             }
 
             case "Exactly":
@@ -223,14 +242,17 @@ public class ChunkInvarianceTest
                 int length = random.Next(1, 7);
                 var input = RandomText(random, random.Next(0, 5) * length + random.Next(-1, 2), "abc");
                 bool chunks = op == "Chunks";
-                return new Case($"{op}({length})", input, chunks ? s => s.Chunks(length).Select(S) : s => s.Exactly(length).Select(S), ReferenceModels.Fixed(input, length, chunks));
+                return new Case($"{op}({length})", input, chunks ? s => s.Chunks(length).Select(S) : s => s.Exactly(length).Select(S), ReferenceModels.Fixed(input, length, chunks))
+                {
+                    Pull = chunks ? p => p.Chunks(length).Select(S) : p => p.Exactly(length).Select(S),
+                };
             }
 
             case "ToEnd":
             {
                 int limit = random.Next(0, 10);
                 var input = RandomText(random, Math.Max(0, limit + random.Next(-3, 3)), "abc\n");
-                return new Case($"ToEnd({limit})", input, s => s.ToEnd(limit).Select(S), ReferenceModels.ToEnd(input, limit)) { MinConsumed = limit };
+                return new Case($"ToEnd({limit})", input, s => s.ToEnd(limit).Select(S), ReferenceModels.ToEnd(input, limit)) { MinConsumed = limit, Pull = p => p.ToEnd(limit).Select(S) };
             }
 
             case "Decode":
@@ -249,7 +271,10 @@ public class ChunkInvarianceTest
                 }
 
                 var input = builder.ToString();
-                return new Case("Decode(length-prefixed)", input, static s => s.Decode(static () => new LengthPrefixedStringDecoder()), ReferenceModels.LengthPrefixed(input));
+                return new Case("Decode(length-prefixed)", input, static s => s.Decode(static () => new LengthPrefixedStringDecoder()), ReferenceModels.LengthPrefixed(input))
+                {
+                    Pull = static p => p.Decode(static () => new LengthPrefixedStringDecoder()),
+                };
             }
 
             default:

@@ -8,7 +8,7 @@ using RxStreams.Internal;
 namespace RxStreams.Tests.Framing;
 
 /// <summary>Shared helpers for the framing tests: byte/string conversion, marble assertions, synchronous runs.</summary>
-internal static class FramingTestKit
+internal static partial class FramingTestKit
 {
     /// <summary>Latin-1 maps every byte to one char and back, so any byte string round-trips through <see cref="string"/>.</summary>
     public static ReadOnlyMemory<byte> B(string text) => Encoding.Latin1.GetBytes(text);
@@ -106,6 +106,95 @@ internal static class FramingTestKit
         }
 
         return new Outcome(frames, completed, error);
+    }
+}
+
+/// <summary>Pull-side runs for the same properties: the operators of <see cref="Framing.AsyncFramingExtensions"/>.</summary>
+internal static partial class FramingTestKit
+{
+    /// <summary>Enumerates a pull operator over <paramref name="source"/> to its end or error (every wait bounded).</summary>
+    public static Outcome RunPull(Func<IAsyncEnumerable<ReadOnlyMemory<byte>>, IAsyncEnumerable<string>> op, IAsyncEnumerable<ReadOnlyMemory<byte>> source)
+    {
+        var frames = new List<string>();
+        Exception? error = null;
+        bool completed = false;
+        var frameEnumerator = op(source).GetAsyncEnumerator();
+        try
+        {
+            while (Wait(frameEnumerator.MoveNextAsync()))
+            {
+                frames.Add(frameEnumerator.Current);
+            }
+
+            completed = true;
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+        finally
+        {
+            frameEnumerator.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        }
+
+        return new Outcome(frames, completed, error);
+    }
+
+    /// <summary>The pull sources for one cut of the input: copied, owned, and a connection's reader.</summary>
+    public static IEnumerable<(string Name, IAsyncEnumerable<ReadOnlyMemory<byte>> Source)> PullSources(byte[] input, IReadOnlyList<int> cuts)
+    {
+        var show = $"[{string.Join(",", cuts)}]";
+        yield return ($"pull{show}", AsyncChunks(Slices(input, cuts, fresh: true)));
+        yield return ($"pull-owned{show}", new OwnedAsyncChunks(Slices(input, cuts, fresh: false)));
+        yield return ($"pull-connection{show}", FedReader(Slices(input, cuts, fresh: true)).ReadChunksAsync());
+    }
+
+    /// <summary>A plain async sequence of the chunks, whose memory the operators must copy.</summary>
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> AsyncChunks(IEnumerable<ReadOnlyMemory<byte>> chunks)
+    {
+        foreach (var chunk in chunks)
+        {
+            await Task.CompletedTask;
+            yield return chunk;
+        }
+    }
+
+    /// <summary>A reader fed with the chunks, then the end (asyncio's feed_data / feed_eof).</summary>
+    public static ConnectionReader FedReader(IEnumerable<ReadOnlyMemory<byte>> chunks)
+    {
+        var reader = new ConnectionReader();
+        foreach (var chunk in chunks)
+        {
+            reader.FeedData(chunk.Span);
+        }
+
+        reader.FeedEof();
+        return reader;
+    }
+
+    private static List<ReadOnlyMemory<byte>> Slices(byte[] input, IReadOnlyList<int> cuts, bool fresh)
+    {
+        var chunks = new List<ReadOnlyMemory<byte>>();
+        int start = 0;
+        foreach (int end in cuts.Append(input.Length))
+        {
+            chunks.Add(fresh ? input.AsSpan(start, end - start).ToArray() : input.AsMemory(start, end - start));
+            start = end;
+        }
+
+        return chunks;
+    }
+
+    private static bool Wait(ValueTask<bool> next) =>
+        next.IsCompleted ? next.GetAwaiter().GetResult() : next.AsTask().WaitAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+
+    /// <summary>An async sequence that says it emits owned, immutable memory, so the pull operators adopt its chunks.</summary>
+    private sealed class OwnedAsyncChunks(IEnumerable<ReadOnlyMemory<byte>> chunks) : IAsyncEnumerable<ReadOnlyMemory<byte>>, IOwnedMemorySource
+    {
+        public bool EmitsOwnedMemory => true;
+
+        public IAsyncEnumerator<ReadOnlyMemory<byte>> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+            AsyncChunks(chunks).GetAsyncEnumerator(cancellationToken);
     }
 }
 

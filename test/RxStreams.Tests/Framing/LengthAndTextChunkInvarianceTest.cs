@@ -3,13 +3,14 @@ using System.Text;
 using NUnit.Framework;
 using RxStreams.Framing;
 using static RxStreams.Tests.Framing.FramingTestKit;
+using PullOp = System.Func<System.Collections.Generic.IAsyncEnumerable<System.ReadOnlyMemory<byte>>, System.Collections.Generic.IAsyncEnumerable<string>>;
 
 namespace RxStreams.Tests.Framing;
 
 /// <summary>
 /// Contract guarantee 2 for the length-prefixed, varint and text operators and for <see cref="OverflowPolicy.Skip"/>:
 /// for random inputs, the same frames and the same error whether the bytes arrive in one chunk, in random chunks (empty
-/// ones included), one byte at a time, or as owned memory; and the one-chunk result is the naive model's.
+/// ones included), one byte at a time, or as owned memory, pushed or pulled; and the one-chunk result is the naive model's.
 /// </summary>
 /// <remarks>Each failure prints its seed; to explore further, change <see cref="BaseSeed"/>.</remarks>
 public class LengthAndTextChunkInvarianceTest
@@ -98,10 +99,12 @@ public class LengthAndTextChunkInvarianceTest
             {
                 for (int b = a; b <= n; b++)
                 {
-                    var outcome = Run(c.Op, [input.AsMemory(0, a), input.AsMemory(a, b - a), input.AsMemory(b)]);
-                    if (outcome.Shape != c.Expected.Shape)
+                    ReadOnlyMemory<byte>[] chunks = [input.AsMemory(0, a), input.AsMemory(a, b - a), input.AsMemory(b)];
+                    var outcome = Run(c.Op, chunks);
+                    var pulled = RunPull(c.Pull, AsyncChunks(chunks));
+                    if (outcome.Shape != c.Expected.Shape || pulled.Shape != c.Expected.Shape)
                     {
-                        failures.Add($"seed={seed} {c.Description} input={Show(c.Input)} cuts at {a},{b}: {outcome.Shape}, model says {c.Expected.Shape}");
+                        failures.Add($"seed={seed} {c.Description} input={Show(c.Input)} cuts at {a},{b}: push {outcome.Shape}, pull {pulled.Shape}, model says {c.Expected.Shape}");
                         break;
                     }
                 }
@@ -130,6 +133,14 @@ public class LengthAndTextChunkInvarianceTest
         var ownedCuts = RandomCuts(random, input.Length);
         yield return ($"owned-contiguous[{string.Join(",", ownedCuts)}]", Run(c.Op, new OwnedChunkSource(input, ownedCuts, contiguous: true), static () => { }));
         yield return ($"owned-separate[{string.Join(",", ownedCuts)}]", Run(c.Op, new OwnedChunkSource(input, ownedCuts, contiguous: false), static () => { }));
+
+        // Pull: the same cases through the IAsyncEnumerable operators (see ChunkInvarianceTest).
+        foreach (var (name, source) in PullSources(input, RandomCuts(random, input.Length)))
+        {
+            yield return (name, RunPull(c.Pull, source));
+        }
+
+        yield return ("pull-bytewise", RunPull(c.Pull, AsyncChunks(Cut(input, [.. Enumerable.Range(1, Math.Max(0, input.Length - 1))]))));
     }
 
     private static int[] RandomCuts(Random random, int length)
@@ -151,7 +162,23 @@ public class LengthAndTextChunkInvarianceTest
         return chunks;
     }
 
-    private sealed record Case(string Description, string Input, Func<IObservable<ReadOnlyMemory<byte>>, IObservable<string>> Op, Outcome Expected, int Skips = 0);
+    private sealed record Case(string Description, string Input, Func<IObservable<ReadOnlyMemory<byte>>, IObservable<string>> Op, Outcome Expected, int Skips = 0)
+    {
+        /// <summary>The same operator, pull style (<see cref="AsyncFramingExtensions"/>).</summary>
+        public required PullOp Pull { get; init; }
+    }
+
+    /// <summary>The pull counterpart of <c>ToList().Select(string.Concat)</c>: one string at the end, nothing after an error.</summary>
+    private static async IAsyncEnumerable<string> JoinedAsync(IAsyncEnumerable<string> parts)
+    {
+        var joined = new StringBuilder();
+        await foreach (var part in parts)
+        {
+            joined.Append(part);
+        }
+
+        yield return joined.ToString();
+    }
 
     private static Case Generate(string op, Random random)
     {
@@ -165,7 +192,7 @@ public class LengthAndTextChunkInvarianceTest
                 var layout = RandomLayout(random);
                 var input = LengthInput(random, layout);
                 var expected = ReferenceModels.LengthField(input, layout, policy, out int skips);
-                return new Case($"LengthPrefixed({Describe(layout)}, {policy})", input, s => s.LengthPrefixed(layout, policy).Select(S), expected, skips);
+                return new Case($"LengthPrefixed({Describe(layout)}, {policy})", input, s => s.LengthPrefixed(layout, policy).Select(S), expected, skips) { Pull = p => p.LengthPrefixed(layout, policy).Select(S) };
             }
 
             case "VarintPrefixed":
@@ -174,7 +201,7 @@ public class LengthAndTextChunkInvarianceTest
                 int max = random.Next(1, 12);
                 var input = VarintInput(random, max);
                 var expected = ReferenceModels.Varint(input, max, policy, out int skips);
-                return new Case($"VarintPrefixed({max}, {policy})", input, s => s.VarintPrefixed(max, policy).Select(S), expected, skips);
+                return new Case($"VarintPrefixed({max}, {policy})", input, s => s.VarintPrefixed(max, policy).Select(S), expected, skips) { Pull = p => p.VarintPrefixed(max, policy).Select(S) };
             }
 
             case "Lines+Skip":
@@ -182,7 +209,7 @@ public class LengthAndTextChunkInvarianceTest
                 int limit = random.Next(1, 9);
                 var input = SeparatedInput(random, ["\n"], limit, "ab\r");
                 var expected = ReferenceModels.SeparatedSkip(input, ["\n"], limit, emitPartial: true, out int skips);
-                return new Case($"Lines({limit}, Skip)", input, s => s.Lines(limit, OverflowPolicy.Skip).Select(S), expected, skips);
+                return new Case($"Lines({limit}, Skip)", input, s => s.Lines(limit, OverflowPolicy.Skip).Select(S), expected, skips) { Pull = p => p.Lines(limit, OverflowPolicy.Skip).Select(S) };
             }
 
             case "Until+Skip":
@@ -192,7 +219,7 @@ public class LengthAndTextChunkInvarianceTest
                 var input = SeparatedInput(random, separators, limit, "abSEP\r\nBC;");
                 var memories = separators.Select(static s => B(s)).ToArray();
                 var expected = ReferenceModels.SeparatedSkip(input, separators, limit, emitPartial: false, out int skips);
-                return new Case($"Until([{string.Join(",", separators.Select(Show))}], {limit}, Skip)", input, s => s.Until(memories, limit, OverflowPolicy.Skip).Select(S), expected, skips);
+                return new Case($"Until([{string.Join(",", separators.Select(Show))}], {limit}, Skip)", input, s => s.Until(memories, limit, OverflowPolicy.Skip).Select(S), expected, skips) { Pull = p => p.Until(memories, limit, OverflowPolicy.Skip).Select(S) };
             }
 
             case "LinesText":
@@ -201,7 +228,7 @@ public class LengthAndTextChunkInvarianceTest
                 var input = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(RandomText(random, random.Next(0, 20), "ab\r\n\n\u00e9\u20ac\U0001F600")));
                 var bytes = ReferenceModels.Separated(input, ["\n"], limit, emitPartial: true);
                 var expected = bytes with { Frames = [.. bytes.Frames.Select(static f => Encoding.UTF8.GetString(Encoding.Latin1.GetBytes(f.EndsWith('\n') ? f[..^1] : f).AsSpan()).TrimEnd('\r'))] };
-                return new Case($"LinesText({limit})", input, s => s.LinesText(limit: limit), expected);
+                return new Case($"LinesText({limit})", input, s => s.LinesText(limit: limit), expected) { Pull = p => p.LinesText(limit: limit) };
             }
 
             case "DecodeText":
@@ -215,7 +242,10 @@ public class LengthAndTextChunkInvarianceTest
 
                 var input = Encoding.Latin1.GetString([.. bytes]);
                 var expected = new Outcome([Encoding.UTF8.GetString([.. bytes])], true, null);
-                return new Case("DecodeText(UTF-8), joined", input, static s => s.DecodeText(Encoding.UTF8).ToList().Select(static l => string.Concat(l)), expected);
+                return new Case("DecodeText(UTF-8), joined", input, static s => s.DecodeText(Encoding.UTF8).ToList().Select(static l => string.Concat(l)), expected)
+                {
+                    Pull = static p => JoinedAsync(p.DecodeText(Encoding.UTF8)),
+                };
             }
 
             default:
