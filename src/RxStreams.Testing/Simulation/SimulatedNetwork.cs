@@ -78,6 +78,7 @@ public sealed class SimulatedNetwork : IDisposable
     private readonly List<string> _trace = [];
     private readonly List<Exception> _errors = [];
     private readonly SimRandom _random;
+    private readonly ThreadPoolQuiescence _quiescence = new();
     private long _requestSequence;
     private int _nextConnectionId;
     private volatile bool _stepping;
@@ -358,6 +359,34 @@ public sealed class SimulatedNetwork : IDisposable
             _ = Forward(running, result);
         });
         return result.Task;
+    }
+
+    /// <summary>
+    /// Completes after <paramref name="delay"/> of virtual time (a client's backoff, a think time): the simulation's
+    /// <c>Task.Delay</c>. Its continuation runs on the thread pool.
+    /// </summary>
+    /// <param name="delay">How long, in virtual time.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes at <see cref="Now"/> + <paramref name="delay"/>.</returns>
+    public Task Delay(TimeSpan delay, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var timer = _scheduler.ScheduleAbsolute(done, Clock + Math.Max(0, delay.Ticks), static (_, d) =>
+        {
+            d.TrySetResult();
+            return Disposable.Empty;
+        });
+        if (cancellationToken.CanBeCanceled)
+        {
+            var registration = cancellationToken.Register(() =>
+            {
+                timer.Dispose();
+                done.TrySetCanceled(cancellationToken);
+            });
+            done.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return done.Task;
     }
 
     /// <summary>A <see cref="Random"/> for the test's own choices (a client's backoff jitter), derived from the seed and <paramref name="name"/>.</summary>
@@ -673,7 +702,7 @@ public sealed class SimulatedNetwork : IDisposable
     {
         while (true)
         {
-            ThreadPoolQuiescence.WaitUntilIdle(Options.SettleTimeout);
+            _quiescence.WaitUntilIdle(Options.SettleTimeout);
             ConnectRequest[] requests;
             LinkDirection[] dirty;
             lock (_gate)
