@@ -40,12 +40,12 @@ public class DeterminismTests
         network.Host("server").Listen(7000, (reader, writer) => AckServer(network, reader, writer));
         network.At(TimeSpan.FromMilliseconds(30), () => network.Partition("client", "server"));
         network.At(TimeSpan.FromMilliseconds(1200), () => network.Heal("client", "server"));
-        network.InjectRandomFaults(new RandomFaults { Count = 2, Until = TimeSpan.FromSeconds(3), MaxDuration = TimeSpan.FromSeconds(1) });
+        network.InjectRandomFaults(new RandomFaults { Count = 2, Until = TimeSpan.FromSeconds(3), MaxDuration = TimeSpan.FromSeconds(1), Crashes = true });
         var outcome = new List<string>();
         var client = network.Spawn(async () =>
         {
             using var connection = new ReconnectingClient(network, "client", "server", 7000) { Timeout = TimeSpan.FromMilliseconds(500) };
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 3; i++)
             {
                 var reply = await connection.ExchangeAsync(
                     async (c, ct) =>

@@ -57,7 +57,7 @@ public class SimulatedNetworkTests
         });
         StreamConnection? accepted = null;
         network.Host("db").Listen(1, connection => accepted = connection);
-        var payload = Enumerable.Range(0, 300_000).Select(static i => (byte)(i * 7)).ToArray();
+        var payload = Enumerable.Range(0, 100_000).Select(static i => (byte)(i * 7)).ToArray();
         var sender = network.Spawn(async () =>
         {
             var connection = await network.Host("app").ConnectAsync("db", 1);
@@ -191,5 +191,43 @@ public class SimulatedNetworkTests
         string once = Chunks(1);
         Assert.That(Chunks(1), Is.EqualTo(once));
         Assert.That(Enumerable.Range(1, 6).Select(Chunks).Distinct().Count(), Is.GreaterThan(1));
+    }
+
+    [Test]
+    public void HostThatRefusesConnections_RefusesEvenWhileListening_ThenAcceptsAgain()
+    {
+        using var network = new SimulatedNetwork(seed: 8);
+        using var _ = Echo(network.Host("db"), 7);
+        network.Host("db").RefusesConnections = true;
+        var refused = network.Spawn(() => network.Host("app").ConnectAsync("db", 7));
+        network.RunFor(TimeSpan.FromMilliseconds(100));
+        network.Host("db").RefusesConnections = false;
+        var accepted = network.Spawn(() => network.Host("app").ConnectAsync("db", 7));
+        network.RunFor(TimeSpan.FromMilliseconds(100));
+
+        Assert.That((refused.Exception?.InnerException as SocketException)?.SocketErrorCode, Is.EqualTo(SocketError.ConnectionRefused));
+        Assert.That(accepted.Status, Is.EqualTo(TaskStatus.RanToCompletion));
+    }
+
+    [Test]
+    public void Bandwidth_SetsHowLongAPayloadTakes()
+    {
+        using var network = new SimulatedNetwork(seed: 9, new SimulationOptions { DefaultLink = new LinkSettings { BytesPerSecond = 10_000 } });
+        network.Host("db").Listen(1, async (reader, _) => await reader.ReadAsync(-1));
+        StreamConnection? client = null;
+        network.Spawn(async () => client = await network.Host("app").ConnectAsync("db", 1));
+        network.RunFor(TimeSpan.FromMilliseconds(10));
+        var started = network.Now;
+        var received = network.Spawn(async () =>
+        {
+            client!.Writer.Write(new byte[20_000]);
+            await client.Writer.DrainAsync();
+            client.Writer.WriteEof();
+            await client.Reader.ReadAsync(-1); // the server's end: it read everything
+            return network.Now - started;
+        });
+
+        Assert.That(network.RunUntil(() => received.IsCompleted, TimeSpan.FromSeconds(10)), Is.True);
+        Assert.That(received.Result, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(2)).And.LessThan(TimeSpan.FromSeconds(2.1)));
     }
 }
