@@ -23,11 +23,6 @@ internal sealed class SimulationScheduler(Action<bool> settle) : TestScheduler
                 settle(false); // leaves the stepping state: work started outside a step must schedule one
                 return result;
             }
-            catch
-            {
-                settle(false);
-                throw;
-            }
             finally
             {
                 SynchronizationContext.SetSynchronizationContext(context);
