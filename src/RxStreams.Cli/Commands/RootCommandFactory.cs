@@ -26,6 +26,7 @@ internal static class RootCommandFactory
             SendCommand.Create(console),
             ConnectCommand.Create(console),
             ProxyCommand.Create(console),
+            RecordCommand.Create(console),
         };
         root.Options.Add(new HelpOption { Recursive = true });
         root.Options.Add(new VersionOption());

@@ -1,7 +1,7 @@
 namespace RxStreams;
 
 /// <summary>
-/// Two connected ends made by <see cref="InMemoryConnection.CreatePair"/>: what <see cref="Client"/> writes,
+/// Two connected ends made by <see cref="InMemoryConnection.CreatePair(ConnectionOptions?, int)"/>: what <see cref="Client"/> writes,
 /// <see cref="Server"/> reads, and the other way round. <c>var (client, server) = InMemoryConnection.CreatePair();</c>
 /// </summary>
 public sealed class ConnectionPair : IAsyncDisposable

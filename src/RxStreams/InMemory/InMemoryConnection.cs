@@ -36,18 +36,40 @@ public static class InMemoryConnection
     /// (<see cref="DefaultTransferCapacity"/>, 64 KiB, by default).</param>
     /// <returns>The pair; dispose it (or both ends) when done.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="transferCapacity"/> is not positive, or the water marks in <paramref name="options"/> are inconsistent.</exception>
-    public static ConnectionPair CreatePair(ConnectionOptions? options = null, int transferCapacity = DefaultTransferCapacity)
+    public static ConnectionPair CreatePair(ConnectionOptions? options = null, int transferCapacity = DefaultTransferCapacity) =>
+        CreatePair(new InMemoryEndPoint("client"), options, new InMemoryEndPoint("server"), options, transferCapacity);
+
+    /// <summary>
+    /// Creates two connected ends with their own names and settings: for a relay or a simulated network
+    /// (RxStreams.Testing's <c>SimulatedNetwork</c>), whose own end must not inherit the timeouts of the application's.
+    /// </summary>
+    /// <param name="clientEndPoint">The client end's <see cref="StreamConnection.LocalEndPoint"/> (the server end's <see cref="StreamConnection.RemoteEndPoint"/>).</param>
+    /// <param name="clientOptions">The client end's settings; defaults when <see langword="null"/>.</param>
+    /// <param name="serverEndPoint">The server end's <see cref="StreamConnection.LocalEndPoint"/> (the client end's <see cref="StreamConnection.RemoteEndPoint"/>).</param>
+    /// <param name="serverOptions">The server end's settings; defaults when <see langword="null"/>.</param>
+    /// <param name="transferCapacity">How many bytes each direction holds before a sender must wait for its reader.</param>
+    /// <returns>The pair; dispose it (or both ends) when done.</returns>
+    /// <exception cref="ArgumentNullException">An endpoint is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="transferCapacity"/> is not positive, or the water marks in the options are inconsistent.</exception>
+    public static ConnectionPair CreatePair(
+        InMemoryEndPoint clientEndPoint,
+        ConnectionOptions? clientOptions,
+        InMemoryEndPoint serverEndPoint,
+        ConnectionOptions? serverOptions,
+        int transferCapacity = DefaultTransferCapacity)
     {
+        ArgumentNullException.ThrowIfNull(clientEndPoint);
+        ArgumentNullException.ThrowIfNull(serverEndPoint);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(transferCapacity);
-        options ??= new ConnectionOptions();
-        options.Validate();
+        clientOptions ??= new ConnectionOptions();
+        clientOptions.Validate();
+        serverOptions ??= new ConnectionOptions();
+        serverOptions.Validate();
 
         var toServer = new InMemoryPipe(transferCapacity, asyncContinuations: true);
         var toClient = new InMemoryPipe(transferCapacity, asyncContinuations: true);
-        var clientName = new InMemoryEndPoint("client");
-        var serverName = new InMemoryEndPoint("server");
-        var client = new StreamConnection(new InMemoryTransport(toClient, new PipeOutlet(toServer), clientName, serverName), options);
-        var server = new StreamConnection(new InMemoryTransport(toServer, new PipeOutlet(toClient), serverName, clientName), options);
+        var client = new StreamConnection(new InMemoryTransport(toClient, new PipeOutlet(toServer), clientEndPoint, serverEndPoint), clientOptions);
+        var server = new StreamConnection(new InMemoryTransport(toServer, new PipeOutlet(toClient), serverEndPoint, clientEndPoint), serverOptions);
         return new ConnectionPair(client, server);
     }
 }
