@@ -216,7 +216,7 @@ public sealed partial class ConnectionReader
         {
             while (true)
             {
-                while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Memory, out var frame, out int consumed))
+                while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Expose(), out var frame, out int consumed))
                 {
                     _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
                     Watchdog?.EndFrame();
@@ -231,7 +231,7 @@ public sealed partial class ConnectionReader
 
                 if (_error is { } error)
                 {
-                    var partial = _buffer.Memory;
+                    var partial = _buffer.Expose();
                     _buffer.Clear();
                     throw partial.IsEmpty ? error : new IncompleteReadException(partial, null, error);
                 }
@@ -242,7 +242,7 @@ public sealed partial class ConnectionReader
                     int consumed;
                     try
                     {
-                        if (!decoder.TryDecodeAtEnd(_buffer.Memory, out last, out consumed))
+                        if (!decoder.TryDecodeAtEnd(_buffer.Expose(), out last, out consumed))
                         {
                             break;
                         }
@@ -368,7 +368,7 @@ public sealed partial class ConnectionReader
     {
         try
         {
-            if (decoder.TryDecode(_buffer.Memory, out frame, out int consumed))
+            if (decoder.TryDecode(_buffer.Expose(), out frame, out int consumed))
             {
                 _buffer.Consume(consumed);
                 Metrics.FramesDecoded(1);
@@ -380,7 +380,7 @@ public sealed partial class ConnectionReader
         catch (LimitOverrunException overrun) when (kind == FrameKind.Line)
         {
             // readline: drop the over-long line through its '\n' if it is here, else everything buffered.
-            var buffered = _buffer.Memory.Span;
+            var buffered = _buffer.Expose().Span;
             int at = (int)overrun.Consumed;
             _buffer.Consume(at < buffered.Length && buffered[at] == (byte)'\n' ? at + 1 : buffered.Length);
             (decoder as SeparatorDecoder)?.Reset();
@@ -390,7 +390,7 @@ public sealed partial class ConnectionReader
 
     private ReadOnlyMemory<byte> DecodeAtEnd(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind)
     {
-        var rest = _buffer.Memory;
+        var rest = _buffer.Expose();
         if (_error is { } error)
         {
             if (rest.IsEmpty)
@@ -428,7 +428,7 @@ public sealed partial class ConnectionReader
 
     private ReadOnlyMemory<byte> Take(int count)
     {
-        var taken = _buffer.Memory[..count];
+        var taken = _buffer.Expose()[..count];
         _buffer.Consume(count);
         return taken;
     }

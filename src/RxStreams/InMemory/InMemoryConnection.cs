@@ -46,8 +46,8 @@ public static class InMemoryConnection
         var toClient = new InMemoryPipe(transferCapacity, asyncContinuations: true);
         var clientName = new InMemoryEndPoint("client");
         var serverName = new InMemoryEndPoint("server");
-        var client = new StreamConnection(new InMemoryTransport(toClient, new PipeOutlet(toServer), clientName, serverName), options);
-        var server = new StreamConnection(new InMemoryTransport(toServer, new PipeOutlet(toClient), serverName, clientName), options);
+        var client = StreamConnection.Open(new InMemoryChannel(toClient, new PipeOutlet(toServer), clientName, serverName), options);
+        var server = StreamConnection.Open(new InMemoryChannel(toServer, new PipeOutlet(toClient), serverName, clientName), options);
         return new ConnectionPair(client, server);
     }
 }

@@ -29,25 +29,26 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     public IDisposable Subscribe(IObserver<TFrame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        // Our own byte framers emit slices of their input and keep no other reference, so frames that go straight to a
-        // writer (which copies them) let a reader recycle its arrays; a custom decoder might keep its input.
-        bool copiesFrames = emitsOwnedMemory && observer is ConnectionWriter;
-        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog, copiesFrames);
+        // Our own byte framers emit slices of their input and keep no other reference, so frames that go to a copier (a
+        // writer) let a reader recycle its arrays; a custom decoder might keep its input.
+        var copier = emitsOwnedMemory ? ChunkLease.CopierOf(observer) : null;
+        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog, copier);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
     // watchdog: the frame timeout of the connection whose reader is the source, if it has one.
-    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog, bool copiesFrames)
-        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkCopier
+    // copier: the downstream, when it copies every frame (then this sink copies its chunks too, as far as they go down).
+    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog, IChunkConsumer? copier)
+        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkConsumer
     {
         private ReadBuffer _buffer;
         private bool _done;
 
-        public bool CopiesChunks => copiesFrames;
+        public bool CopiesChunks => copier is not null;
 
-        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array.
-        public bool RetainsNothing => copiesFrames && !_done && !IsDisposed && !_buffer.HasArray;
+        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array; so may the downstream.
+        public bool HoldsChunk => copier is null || _done || IsDisposed || _buffer.HasArray || copier.HoldsChunk;
 
         public void OnNext(ReadOnlyMemory<byte> value)
         {
@@ -89,7 +90,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 TFrame frame;
                 try
                 {
-                    if (!decoder.TryDecode(_buffer.Memory, out frame, out int consumed))
+                    if (!decoder.TryDecode(_buffer.Expose(), out frame, out int consumed))
                     {
                         break;
                     }
@@ -122,7 +123,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             }
 
             _done = true;
-            var partial = _buffer.Memory;
+            var partial = _buffer.Expose();
             _buffer.Clear();
 
             // The bytes of an unfinished frame travel with the error (contract 10: nothing is lost).
@@ -145,7 +146,7 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 int consumed;
                 try
                 {
-                    if (!decoder.TryDecodeAtEnd(_buffer.Memory, out frame, out consumed))
+                    if (!decoder.TryDecodeAtEnd(_buffer.Expose(), out frame, out consumed))
                     {
                         break;
                     }

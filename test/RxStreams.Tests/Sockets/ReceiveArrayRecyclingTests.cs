@@ -21,8 +21,8 @@ public class ReceiveArrayRecyclingTests
     [Test]
     public void RecyclingBuffer_ArrayLentOnlyToCopiers_GoesBackToThePool()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
@@ -33,12 +33,12 @@ public class ReceiveArrayRecyclingTests
     }
 
     [Test]
-    public void RecyclingBuffer_ArrayReadThroughMemory_IsNeverPooled()
+    public void RecyclingBuffer_ArrayExposed_IsNeverPooled()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
-        var kept = buffer.Memory; // someone may keep this slice forever
+        var kept = buffer.Expose(); // someone may keep this slice forever
         buffer.Consume(kept.Length);
         buffer.ReleaseIfEmpty();
 
@@ -50,8 +50,8 @@ public class ReceiveArrayRecyclingTests
     [Test]
     public void RecyclingBuffer_MarkEscaped_KeepsTheArrayOutOfThePool()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
@@ -66,7 +66,7 @@ public class ReceiveArrayRecyclingTests
     public void NonRecyclingBuffer_AllocatesAndNeverPools()
     {
         var buffer = default(ReadBuffer);
-        var array = FillAndTakeArray(ref buffer, 100);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: false);
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
         buffer.ReleaseIfEmpty();
@@ -215,9 +215,9 @@ public class ReceiveArrayRecyclingTests
         return rented;
     }
 
-    private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count)
+    private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count, bool pooled)
     {
-        var free = buffer.GetFreeSpace(count, ReadBuffer.DefaultArraySize);
+        var free = buffer.GetFreeSpace(count, ReadBuffer.DefaultArraySize, pooled);
         for (int i = 0; i < count; i++)
         {
             free.Span[i] = (byte)i;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Reactive.Concurrency;
@@ -8,63 +9,69 @@ using System.Runtime.CompilerServices;
 namespace RxStreams.Internal;
 
 /// <summary>
-/// The TLS mode of a <see cref="SocketTransport"/>: once a handshake succeeded, the transport's receives, sends, half-close
-/// and close go through this <see cref="SslStream"/> instead of the socket, so the same reader and writer carry TLS.
+/// TLS over any other channel: an <see cref="SslStream"/> over a <see cref="ChannelStream"/> of the inner channel
+/// (Bedrock's <c>TlsServerConnectionMiddleware</c> shape). A handshake that succeeded replaces the connection's channel
+/// with this one (<see cref="ConnectionCore.ReplaceChannel"/>), so the same reader and writer carry TLS.
 /// </summary>
 /// <remarks>
 /// <para>
 /// <b>Receiving.</b> The reader's model is "take what is there (<see cref="TryReceive"/>), else wait
 /// (<see cref="WaitAsync"/>)". A stream has no "take what is there", so one fill at a time runs in the background: a
-/// zero-byte <c>SslStream</c> read (on .NET 8+ it waits with a zero-byte read on the socket and allocates its own
+/// zero-byte <c>SslStream</c> read (on .NET 8+ it waits with a zero-byte read on the inner stream and allocates its own
 /// buffer only once a record arrives; it returns that buffer to the pool when drained), then one read into a pooled
 /// 16 KiB array, which <see cref="TryReceive"/> copies into the reader's buffer and returns to the pool. An idle TLS
 /// connection therefore holds no receive buffer of ours or of <c>SslStream</c>'s. A cancelled wait leaves the fill
 /// running: its bytes are kept for the next read, never lost, and <c>SslStream</c> never sees a cancelled read.
 /// </para>
 /// <para>
-/// <b>Half-close.</b> <see cref="ShutdownSend"/> sends close_notify, then shuts the socket's send direction (TCP FIN).
-/// TLS 1.3 (RFC 8446 §6.1) lets the peer go on sending after our close_notify, and <c>SslStream</c> goes on reading, so
-/// <c>WriteEof</c> works as on TCP. A TLS 1.2 peer may answer with its own close_notify and close, which the reader sees as EOF.
+/// <b>Half-close.</b> <see cref="ShutdownSendAsync"/> sends close_notify, then shuts the inner channel's send direction
+/// (TCP FIN). TLS 1.3 (RFC 8446 §6.1) lets the peer go on sending after our close_notify, and <c>SslStream</c> goes on
+/// reading, so <c>WriteEof</c> works as on TCP. A TLS 1.2 peer may answer with its own close_notify and close, which the
+/// reader sees as EOF.
 /// </para>
 /// <para>
 /// <b>Peer close_notify</b> is the end of the input, exactly like a TCP FIN: the connection stays open so a reply can be
 /// written, and closes once our side is done too (asyncio instead closes a TLS transport on the peer's close_notify).
 /// </para>
 /// </remarks>
-internal sealed class TlsLayer
+internal sealed class TlsChannel : IByteChannel
 {
-    private const int ReceiveSize = 16 * 1024; // TLS's largest record payload
+    private const int RecordSize = 16 * 1024; // TLS's largest record payload
 
-    private readonly SocketTransport _transport;
+    private readonly IByteChannel _inner;
     private readonly SslStream _ssl;
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _closeTimeout;
     private Task? _fill;
     private byte[]? _pending;
-    private int _pendingStart;
     private int _pendingEnd;
     private bool _ended;
     private Exception? _error;
     private Task? _shutdown;
 
-    public TlsLayer(SocketTransport transport, SslStream ssl, TlsInfo info, ConnectionOptions options)
+    public TlsChannel(IByteChannel inner, SslStream ssl, TlsInfo info, IScheduler scheduler, TimeSpan closeTimeout)
     {
-        _transport = transport;
+        _inner = inner;
         _ssl = ssl;
-        Info = info;
-        _scheduler = options.Scheduler;
-        _closeTimeout = options.CloseTimeout;
+        Tls = info;
+        _scheduler = scheduler;
+        _closeTimeout = closeTimeout;
     }
 
-    public TlsInfo Info { get; }
+    public TlsInfo? Tls { get; }
 
-    public int TryReceive(ref ReadBuffer buffer)
+    public EndPoint? LocalEndPoint => _inner.LocalEndPoint;
+
+    public EndPoint? RemoteEndPoint => _inner.RemoteEndPoint;
+
+    public Socket? Socket => _inner.Socket;
+
+    public string NetworkTransport => _inner.NetworkTransport;
+
+    public bool CanShutdownSend => _inner.CanShutdownSend;
+
+    public int TryReceive(ref ReadBuffer buffer, ReceiveStrategy strategy)
     {
-        if (_transport.InputEnded)
-        {
-            return 0;
-        }
-
         var fill = _fill;
         if (fill is null || !fill.IsCompleted)
         {
@@ -72,32 +79,25 @@ internal sealed class TlsLayer
             return -1;
         }
 
+        _fill = null;
         if (_pending is { } pending)
         {
-            int count = _pendingEnd - _pendingStart;
-            var target = buffer.GetFreeSpace(count, Math.Max(count, ReadBuffer.DefaultArraySize));
-            pending.AsSpan(_pendingStart, count).CopyTo(target.Span);
+            int count = _pendingEnd;
+            var target = buffer.GetFreeSpace(count, Math.Max(count, ReadBuffer.DefaultArraySize), strategy == ReceiveStrategy.Pooled);
+            pending.AsSpan(0, count).CopyTo(target.Span);
             buffer.Commit(count);
             _pending = null;
             ArrayPool<byte>.Shared.Return(pending);
-            _fill = null;
             return count;
         }
 
-        _fill = null;
         if (_error is { } error)
         {
             _error = null;
-            return EndOfInputOrThrow(error);
+            throw error is IOException ? error : new IOException("TLS connection lost: " + error.Message, error);
         }
 
-        if (_ended)
-        {
-            _transport.MarkInputEnded();
-            return 0;
-        }
-
-        return -1;
+        return _ended ? 0 : -1;
     }
 
     public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
@@ -107,12 +107,12 @@ internal sealed class TlsLayer
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask SendAsync(SendBatch batch)
+    public async ValueTask SendAsync(SendBatch batch, ISendProgress progress)
     {
         if (batch.Many is not { } segments)
         {
             await _ssl.WriteAsync(batch.Single.AsMemory()).ConfigureAwait(false);
-            _transport.Writer?.OnBytesSent(batch.Single.Count);
+            progress.OnBytesSent(batch.Single.Count);
             return;
         }
 
@@ -123,25 +123,25 @@ internal sealed class TlsLayer
         {
             foreach (var segment in segments)
             {
-                if (segment.Count >= ReceiveSize)
+                if (segment.Count >= RecordSize)
                 {
                     if (used > 0)
                     {
                         await _ssl.WriteAsync(packed.AsMemory(0, used)).ConfigureAwait(false);
-                        _transport.Writer?.OnBytesSent(used);
+                        progress.OnBytesSent(used);
                         used = 0;
                     }
 
                     await _ssl.WriteAsync(segment.AsMemory()).ConfigureAwait(false);
-                    _transport.Writer?.OnBytesSent(segment.Count);
+                    progress.OnBytesSent(segment.Count);
                     continue;
                 }
 
-                packed ??= ArrayPool<byte>.Shared.Rent(ReceiveSize);
-                if (used + segment.Count > ReceiveSize)
+                packed ??= ArrayPool<byte>.Shared.Rent(RecordSize);
+                if (used + segment.Count > RecordSize)
                 {
                     await _ssl.WriteAsync(packed.AsMemory(0, used)).ConfigureAwait(false);
-                    _transport.Writer?.OnBytesSent(used);
+                    progress.OnBytesSent(used);
                     used = 0;
                 }
 
@@ -152,7 +152,7 @@ internal sealed class TlsLayer
             if (used > 0)
             {
                 await _ssl.WriteAsync(packed.AsMemory(0, used)).ConfigureAwait(false);
-                _transport.Writer?.OnBytesSent(used);
+                progress.OnBytesSent(used);
             }
         }
         finally
@@ -164,39 +164,41 @@ internal sealed class TlsLayer
         }
     }
 
-    /// <summary>close_notify, then TCP FIN; runs in the background (the writer has sent everything already).</summary>
-    public void ShutdownSend() => _shutdown ??= ShutdownAsync();
+    /// <summary>close_notify, then the inner channel's FIN; the writer has sent everything already.</summary>
+    public Task ShutdownSendAsync() => _shutdown ??= ShutdownAsync();
 
     /// <summary>
-    /// Graceful: close_notify (if not sent yet), then the socket is released; bounded by the connection's close timeout
-    /// (a peer that never reads cannot keep the socket). Abort: released at once.
+    /// Graceful: close_notify (if not sent yet), then the inner channel is released; bounded by the connection's close
+    /// timeout (a peer that never reads cannot keep the connection). Abort: released at once.
     /// </summary>
-    public void Close(bool abort, Action<bool> releaseSocket)
+    public void Close(bool abort)
     {
         if (abort)
         {
             _ssl.Dispose();
-            releaseSocket(true);
+            _inner.Close(abort: true);
             return;
         }
 
         var shutdown = _shutdown ??= ShutdownAsync();
         if (shutdown.IsCompleted)
         {
+            _ = shutdown.Exception; // a failed close_notify changes nothing now: the connection is closing
             _ssl.Dispose();
-            releaseSocket(false);
+            _inner.Close(abort: false);
             return;
         }
 
-        var release = new OneRelease(_ssl, releaseSocket);
+        var release = new OneRelease(_ssl, _inner);
         var deadline = _scheduler.Schedule(release, _closeTimeout, static (_, r) =>
         {
             r.Run(abort: true);
             return Disposable.Empty;
         });
         shutdown.ContinueWith(
-            static (_, state) =>
+            static (done, state) =>
             {
+                _ = done.Exception; // observed: see above
                 var (r, timer) = ((OneRelease, IDisposable))state!;
                 timer.Dispose();
                 r.Run(abort: false);
@@ -209,19 +211,8 @@ internal sealed class TlsLayer
 
     private async Task ShutdownAsync()
     {
-        try
-        {
-            await _ssl.ShutdownAsync().ConfigureAwait(false);
-            _transport.Socket?.Shutdown(SocketShutdown.Send);
-        }
-        catch (Exception error)
-        {
-            // Nobody awaits this task: every failure becomes the connection's error (or nothing, if it is closed already).
-            if (!_transport.IsClosed)
-            {
-                _transport.Fail(error is SocketException socketError ? ThrowHelper.WrapSocketError(socketError) : error);
-            }
-        }
+        await _ssl.ShutdownAsync().ConfigureAwait(false);
+        await _inner.ShutdownSendAsync().ConfigureAwait(false);
     }
 
     private async Task FillAsync()
@@ -231,16 +222,15 @@ internal sealed class TlsLayer
         {
             // A zero-byte read: waits for a record without a buffer of ours (and SslStream rents its own only then).
             await _ssl.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
-            array = ArrayPool<byte>.Shared.Rent(ReceiveSize);
+            array = ArrayPool<byte>.Shared.Rent(RecordSize);
             int received = await _ssl.ReadAsync(array.AsMemory()).ConfigureAwait(false);
             if (received == 0)
             {
-                _ended = true; // close_notify, or the TCP connection ended at a record boundary
+                _ended = true; // close_notify, or the inner channel ended at a record boundary
             }
             else
             {
                 _pending = array;
-                _pendingStart = 0;
                 _pendingEnd = received;
                 array = null;
             }
@@ -264,23 +254,8 @@ internal sealed class TlsLayer
         return 0;
     }
 
-    private int EndOfInputOrThrow(Exception error)
-    {
-        if (_transport.IsClosed && _transport.TerminalError is null)
-        {
-            // We closed it ourselves: the end of the input, as on a plain socket.
-            _transport.MarkInputEnded();
-            return 0;
-        }
-
-        var terminal = _transport.TerminalError
-            ?? (error is IOException ? error : new IOException("TLS connection lost: " + error.Message, error));
-        _transport.Fail(terminal);
-        throw _transport.TerminalError ?? terminal;
-    }
-
-    /// <summary>Releases the socket once, whichever of the shutdown and the close deadline comes first.</summary>
-    private sealed class OneRelease(SslStream ssl, Action<bool> releaseSocket)
+    /// <summary>Releases the inner channel once, whichever of the shutdown and the close deadline comes first.</summary>
+    private sealed class OneRelease(SslStream ssl, IByteChannel inner)
     {
         private int _done;
 
@@ -291,7 +266,7 @@ internal sealed class TlsLayer
                 try
                 {
                     ssl.Dispose();
-                    releaseSocket(abort);
+                    inner.Close(abort);
                 }
                 catch (Exception error) when (error is SocketException or ObjectDisposedException or IOException)
                 {
