@@ -141,18 +141,18 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>asyncio's <c>feed_data()</c>: appends a copy of <paramref name="data"/> (only for a reader created with <see cref="ConnectionReader(int)"/>).</summary>
     /// <param name="data">The bytes; empty data is ignored.</param>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection, or <see cref="FeedEof"/> was called.</exception>
-    public void FeedData(ReadOnlySpan<byte> data) => FedSource.Feed(data);
+    public void FeedData(ReadOnlySpan<byte> data) => Fed.Feed(data);
 
     /// <summary>asyncio's <c>feed_eof()</c>: marks the end of the input. Calling it twice is fine.</summary>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
-    public void FeedEof() => FedSource.FeedEof();
+    public void FeedEof() => Fed.FeedEof();
 
     /// <summary>asyncio's <c>set_exception()</c>: the input fails with <paramref name="error"/> once the bytes fed before it are read; <see langword="null"/> clears it.</summary>
     /// <param name="error">The error.</param>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
-    public void SetException(Exception? error) => FedSource.SetException(error);
+    public void SetException(Exception? error) => Fed.SetException(error);
 
-    private FedChannel FedSource => _source as FedChannel
+    private FedChannel Fed => _source as FedChannel
         ?? throw new InvalidOperationException("This reader belongs to a connection; only a reader created with new ConnectionReader(limit) can be fed.");
 
     /// <summary>Receives more bytes; false at the end of the input, whether clean (<c>_eof</c>) or failed (<c>_error</c>).</summary>
