@@ -8,13 +8,6 @@ namespace RxStreams;
 /// <summary>The pull methods: asyncio's <c>read</c>, <c>readline</c>, <c>readexactly</c>, <c>readuntil</c>, async iteration.</summary>
 public sealed partial class ConnectionReader
 {
-    private enum FrameKind
-    {
-        Line,
-        Until,
-        Exactly,
-    }
-
     /// <summary>
     /// asyncio's <c>read(n)</c>. With <paramref name="n"/> &gt; 0: waits until at least one byte is available (or the end),
     /// then returns at most <paramref name="n"/> of the bytes available. With 0: returns empty at once. With a negative
@@ -40,9 +33,15 @@ public sealed partial class ConnectionReader
             if (n < 0)
             {
                 // Nothing is taken from the buffer until the end, so an error part-way loses nothing (asyncio loses it).
-                while (await FillAsync(cancellationToken).ConfigureAwait(false))
+                // The whole input is its frame: the frame timeout runs while it waits with part of it.
+                do
                 {
+                    if (_buffer.Length > 0)
+                    {
+                        Watchdog?.BeginFrame();
+                    }
                 }
+                while (await FillAsync(cancellationToken).ConfigureAwait(false));
 
                 return ThrowIfFailedAndEmpty(Take(_buffer.Length));
             }
@@ -77,8 +76,10 @@ public sealed partial class ConnectionReader
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ValueTask<ReadOnlyMemory<byte>> ReadLineAsync(CancellationToken cancellationToken = default)
     {
-        var decoder = _lineDecoder ??= SeparatorDecoder.ForLines(_limit, SeparatorDecoder.AtEnd.EmitPartial);
-        return ReadFrameAsync(decoder, FrameKind.Line, cancellationToken);
+        // asyncio's readline: the rest at the end is the last line (b'' when nothing is left), and an over-long line is
+        // dropped through its '\n' before the overrun is raised, so the next call starts at the next line.
+        var decoder = _lineDecoder ??= SeparatorDecoder.ForLines(_limit, SeparatorDecoder.AtEnd.EmitPartialOrEmpty, SeparatorDecoder.OnOverrun.Resync);
+        return ReadFrameAsync(decoder, cancellationToken);
     }
 
     /// <summary>asyncio's <c>readuntil()</c> with its default separator, <c>\n</c>.</summary>
@@ -146,7 +147,7 @@ public sealed partial class ConnectionReader
             return ReadAsync(0, cancellationToken);
         }
 
-        return ReadFrameAsync(new FixedLengthDecoder(n, allowShortLast: false), FrameKind.Exactly, cancellationToken);
+        return ReadFrameAsync(new FixedLengthDecoder(n, allowShortLast: false), cancellationToken);
     }
 
     /// <summary>
@@ -206,62 +207,33 @@ public sealed partial class ConnectionReader
     public IAsyncEnumerable<TFrame> ReadFramesAsync<TFrame>(IFrameDecoder<TFrame> decoder, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        return ReadFramesCoreAsync(decoder, cancellationToken);
+        return ReadFramesCoreAsync(new UserFrameDecoder<TFrame>(decoder), cancellationToken);
     }
 
-    private async IAsyncEnumerable<TFrame> ReadFramesCoreAsync<TFrame>(IFrameDecoder<TFrame> decoder, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary><see cref="ReadFramesAsync"/> with any of the library's decoders: fill, then drain the driver.</summary>
+    internal async IAsyncEnumerable<TFrame> ReadFramesCoreAsync<TFrame>(FrameDecoder<TFrame> decoder, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await AcquireAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            while (true)
+            var driver = new FrameDriver<TFrame>(decoder, Watchdog);
+            do
             {
-                while (_buffer.Length > 0 && decoder.TryDecode(_buffer.Expose(), out var frame, out int consumed))
+                while (driver.TryNext(ref _buffer, out var frame))
                 {
-                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
-                    Watchdog?.EndFrame();
-                    Metrics.FramesDecoded(1);
                     yield return frame;
                 }
+            }
+            while (await FillAsync(cancellationToken).ConfigureAwait(false));
 
-                if (await FillAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
+            if (_error is { } error)
+            {
+                throw driver.Fail(ref _buffer, error);
+            }
 
-                if (_error is { } error)
-                {
-                    var partial = _buffer.Expose();
-                    _buffer.Clear();
-                    throw partial.IsEmpty ? error : new IncompleteReadException(partial, null, error);
-                }
-
-                while (true)
-                {
-                    TFrame last;
-                    int consumed;
-                    try
-                    {
-                        if (!decoder.TryDecodeAtEnd(_buffer.Expose(), out last, out consumed))
-                        {
-                            break;
-                        }
-                    }
-                    catch (IncompleteReadException)
-                    {
-                        _buffer.Clear();
-                        throw;
-                    }
-
-                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: true));
-                    yield return last;
-                    if (consumed == 0)
-                    {
-                        break;
-                    }
-                }
-
-                yield break;
+            while (driver.TryNextAtEnd(ref _buffer, out var last))
+            {
+                yield return last;
             }
         }
         finally
@@ -288,26 +260,27 @@ public sealed partial class ConnectionReader
     }
 
     private ValueTask<ReadOnlyMemory<byte>> ReadUntilCoreAsync(byte[][] separators, CancellationToken cancellationToken) =>
-        ReadFrameAsync(new SeparatorDecoder(separators, _limit, SeparatorDecoder.AtEnd.Throw), FrameKind.Until, cancellationToken);
+        ReadFrameAsync(new SeparatorDecoder(separators, _limit, SeparatorDecoder.AtEnd.Throw), cancellationToken);
 
-    private ValueTask<ReadOnlyMemory<byte>> ReadFrameAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    /// <summary>One frame: from the buffer at once when it holds one, else fill, then drain the driver, until the end.</summary>
+    private ValueTask<ReadOnlyMemory<byte>> ReadFrameAsync(FrameDecoder<ReadOnlyMemory<byte>> decoder, CancellationToken cancellationToken)
     {
         if (!TryAcquire())
         {
-            return ReadFrameAfterAcquireAsync(decoder, kind, cancellationToken);
+            return ReadFrameAfterAcquireAsync(decoder, cancellationToken);
         }
 
         bool release = true;
         try
         {
-            (decoder as SeparatorDecoder)?.Reset();
-            if (_buffer.Length > 0 && TryDecodeBuffered(decoder, kind, out var frame))
+            var driver = StartFrame(decoder);
+            if (driver.TryNext(ref _buffer, out var frame))
             {
                 return new ValueTask<ReadOnlyMemory<byte>>(frame);
             }
 
             release = false;
-            return ReadFrameSlowAsync(decoder, kind, cancellationToken);
+            return ReadFrameSlowAsync(driver, cancellationToken);
         }
         finally
         {
@@ -318,45 +291,44 @@ public sealed partial class ConnectionReader
         }
     }
 
-    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameAfterAcquireAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameAfterAcquireAsync(FrameDecoder<ReadOnlyMemory<byte>> decoder, CancellationToken cancellationToken)
     {
         await AcquireAfterAsync(null, cancellationToken).ConfigureAwait(false);
-        (decoder as SeparatorDecoder)?.Reset();
-        if (_buffer.Length > 0)
+        var driver = StartFrame(decoder);
+        try
         {
-            try
-            {
-                if (TryDecodeBuffered(decoder, kind, out var frame))
-                {
-                    Release();
-                    return frame;
-                }
-            }
-            catch
+            if (driver.TryNext(ref _buffer, out var frame))
             {
                 Release();
-                throw;
+                return frame;
             }
         }
+        catch
+        {
+            Release();
+            throw;
+        }
 
-        return await ReadFrameSlowAsync(decoder, kind, cancellationToken).ConfigureAwait(false);
+        return await ReadFrameSlowAsync(driver, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs after the buffer could not supply a frame; owns the reader until it returns.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameSlowAsync(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> ReadFrameSlowAsync(FrameDriver<ReadOnlyMemory<byte>> driver, CancellationToken cancellationToken)
     {
         try
         {
             while (await FillAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (TryDecodeBuffered(decoder, kind, out var frame))
+                if (driver.TryNext(ref _buffer, out var frame))
                 {
                     return frame;
                 }
             }
 
-            return DecodeAtEnd(decoder, kind);
+            // The input failed (inside a frame: its bytes go with the error, never lost), or ended: a read of one frame
+            // returns the last one or raises IncompleteReadException.
+            return _error is { } error ? throw driver.Fail(ref _buffer, error) : driver.LastFrame(ref _buffer);
         }
         finally
         {
@@ -364,66 +336,11 @@ public sealed partial class ConnectionReader
         }
     }
 
-    private bool TryDecodeBuffered(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind, out ReadOnlyMemory<byte> frame)
+    /// <summary>A driver for one pull read; the decoder forgets its scan position, since other reads consumed the buffer since.</summary>
+    private FrameDriver<ReadOnlyMemory<byte>> StartFrame(FrameDecoder<ReadOnlyMemory<byte>> decoder)
     {
-        try
-        {
-            if (decoder.TryDecode(_buffer.Expose(), out frame, out int consumed))
-            {
-                _buffer.Consume(consumed);
-                Metrics.FramesDecoded(1);
-                return true;
-            }
-
-            return false;
-        }
-        catch (LimitOverrunException overrun) when (kind == FrameKind.Line)
-        {
-            // readline: drop the over-long line through its '\n' if it is here, else everything buffered.
-            var buffered = _buffer.Expose().Span;
-            int at = (int)overrun.Consumed;
-            _buffer.Consume(at < buffered.Length && buffered[at] == (byte)'\n' ? at + 1 : buffered.Length);
-            (decoder as SeparatorDecoder)?.Reset();
-            throw;
-        }
-    }
-
-    private ReadOnlyMemory<byte> DecodeAtEnd(IFrameDecoder<ReadOnlyMemory<byte>> decoder, FrameKind kind)
-    {
-        var rest = _buffer.Expose();
-        if (_error is { } error)
-        {
-            if (rest.IsEmpty)
-            {
-                throw error;
-            }
-
-            // The input failed inside a frame: its bytes go with the error, never lost.
-            _buffer.Clear();
-            throw new IncompleteReadException(rest, kind == FrameKind.Exactly ? ((FixedLengthDecoder)decoder).Length : null, error);
-        }
-
-        try
-        {
-            if (decoder.TryDecodeAtEnd(rest, out var frame, out int consumed))
-            {
-                _buffer.Consume(consumed);
-                return frame;
-            }
-        }
-        catch (IncompleteReadException)
-        {
-            _buffer.Clear(); // asyncio clears the buffer when it raises IncompleteReadError
-            throw;
-        }
-
-        // A clean end with nothing buffered: readline returns b''; readuntil and readexactly still raise.
-        return kind switch
-        {
-            FrameKind.Line => ReadOnlyMemory<byte>.Empty,
-            FrameKind.Until => throw new IncompleteReadException(ReadOnlyMemory<byte>.Empty, null),
-            _ => throw new IncompleteReadException(ReadOnlyMemory<byte>.Empty, ((FixedLengthDecoder)decoder).Length),
-        };
+        decoder.Reset();
+        return new FrameDriver<ReadOnlyMemory<byte>>(decoder, Watchdog);
     }
 
     private ReadOnlyMemory<byte> Take(int count)

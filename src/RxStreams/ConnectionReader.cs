@@ -173,11 +173,6 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
                 writer.FlushNow();
             }
 
-            if (_buffer.Length > 0)
-            {
-                Watchdog?.BeginFrame(); // a read waits with part of its frame: the frame timeout runs
-            }
-
             await WaitForInputAsync(cancellationToken).ConfigureAwait(false);
         }
     }

@@ -36,7 +36,7 @@ public static partial class FramingExtensions
         options ??= LengthFieldOptions.Default;
         options.Validate(nameof(options));
         CheckOverflow(overflow);
-        return Framed(source, () => new LengthFieldDecoder(options, overflow), overflow);
+        return Framed(source, () => new LengthFieldDecoder(options, overflow));
     }
 
     /// <summary>
@@ -68,6 +68,6 @@ public static partial class FramingExtensions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxFrameLength);
         CheckOverflow(overflow);
-        return Framed(source, () => new VarintLengthDecoder(maxFrameLength, overflow), overflow);
+        return Framed(source, () => new VarintLengthDecoder(maxFrameLength, overflow));
     }
 }

@@ -58,7 +58,7 @@ public static partial class FramingExtensions
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         CheckOverflow(overflow);
-        return Framed(source, () => SeparatorDecoder.ForLines(limit, SeparatorDecoder.AtEnd.EmitPartial, overflow), overflow);
+        return Framed(source, () => SeparatorDecoder.ForLines(limit, SeparatorDecoder.AtEnd.EmitPartial, SeparatorDecoder.For(overflow)));
     }
 
     /// <summary>
@@ -84,7 +84,7 @@ public static partial class FramingExtensions
         var separators = Separators.Normalize([separator], nameof(separator));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         CheckOverflow(overflow);
-        return Framed(source, () => new SeparatorDecoder(separators, limit, SeparatorDecoder.AtEnd.Throw, overflow), overflow);
+        return Framed(source, () => new SeparatorDecoder(separators, limit, SeparatorDecoder.AtEnd.Throw, SeparatorDecoder.For(overflow)));
     }
 
     /// <summary>
@@ -105,7 +105,7 @@ public static partial class FramingExtensions
         var normalized = Separators.Normalize(separators, nameof(separators));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         CheckOverflow(overflow);
-        return Framed(source, () => new SeparatorDecoder(normalized, limit, SeparatorDecoder.AtEnd.Throw, overflow), overflow);
+        return Framed(source, () => new SeparatorDecoder(normalized, limit, SeparatorDecoder.AtEnd.Throw, SeparatorDecoder.For(overflow)));
     }
 
     /// <summary>Splits the bytes into frames of exactly <paramref name="length"/> bytes (asyncio's <c>readexactly</c>).</summary>
@@ -119,7 +119,7 @@ public static partial class FramingExtensions
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new FixedLengthDecoder(length, allowShortLast: false), emitsOwnedMemory: true);
+        return Framed(source, () => new FixedLengthDecoder(length, allowShortLast: false));
     }
 
     /// <summary>
@@ -139,7 +139,7 @@ public static partial class FramingExtensions
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxLength);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new FixedLengthDecoder(maxLength, allowShortLast: true), emitsOwnedMemory: true);
+        return Framed(source, () => new FixedLengthDecoder(maxLength, allowShortLast: true));
     }
 
     /// <summary>Collects every byte up to the end of the input into one frame (asyncio's <c>read()</c> / <c>read(-1)</c>).</summary>
@@ -153,7 +153,7 @@ public static partial class FramingExtensions
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
-        return new FramingOperator<ReadOnlyMemory<byte>>(source, () => new ToEndDecoder(limit), emitsOwnedMemory: true);
+        return Framed(source, () => new ToEndDecoder(limit));
     }
 
     /// <summary>Decodes the bytes with a decoder of your own (a protocol parser), under the same chunk-invariance and ownership rules.</summary>
@@ -166,15 +166,12 @@ public static partial class FramingExtensions
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(decoderFactory);
-        return new FramingOperator<TFrame>(source, decoderFactory, emitsOwnedMemory: false);
+        return new FramingOperator<TFrame>(source, () => new UserFrameDecoder<TFrame>(decoderFactory()), emitsOwnedMemory: false);
     }
 
-    /// <summary>A byte framer over one of our decoders; under <see cref="OverflowPolicy.Skip"/> its skipped-frame markers are filtered out.</summary>
-    private static IObservable<ReadOnlyMemory<byte>> Framed(IObservable<ReadOnlyMemory<byte>> source, Func<IFrameDecoder<ReadOnlyMemory<byte>>> decoderFactory, OverflowPolicy overflow)
-    {
-        var framer = new FramingOperator<ReadOnlyMemory<byte>>(source, decoderFactory, emitsOwnedMemory: true);
-        return overflow == OverflowPolicy.Skip ? new SkippedFramesFilter(framer) : framer;
-    }
+    /// <summary>A byte framer over one of our decoders, whose frames are slices of the input and nothing else.</summary>
+    private static FramingOperator<ReadOnlyMemory<byte>> Framed(IObservable<ReadOnlyMemory<byte>> source, Func<FrameDecoder<ReadOnlyMemory<byte>>> decoderFactory) =>
+        new(source, decoderFactory, emitsOwnedMemory: true);
 
     private static void CheckOverflow(OverflowPolicy overflow, [CallerArgumentExpression(nameof(overflow))] string? paramName = null)
     {

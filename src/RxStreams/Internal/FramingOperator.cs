@@ -1,5 +1,3 @@
-using RxStreams.Framing;
-
 namespace RxStreams.Internal;
 
 /// <summary>
@@ -10,15 +8,16 @@ namespace RxStreams.Internal;
 /// <para>State table of a sink:</para>
 /// <code>
 /// event          | action
-/// OnNext(chunk)  | append (adopt owned memory, copy anything else); decode and emit every complete frame
-/// OnCompleted    | decode at end: emit the last frame(s) or fail with IncompleteReadException; then OnCompleted
-/// OnError(e)     | OnError(e) when nothing is buffered, else OnError(IncompleteReadException(partial, expected, e))
+/// OnNext(chunk)  | append (adopt owned memory, copy anything else); drain the driver: emit every complete frame
+/// OnCompleted    | the driver's end: emit the last frame(s) or fail with IncompleteReadException; then OnCompleted
+/// OnError(e)     | the driver's failure: OnError(e) when nothing is buffered, else OnError(IncompleteReadException(partial, expected, e))
 /// decoder throws | OnError(that exception): LimitOverrunException, IncompleteReadException, InvalidDataException
 /// Dispose        | unsubscribe upstream, drop the buffer
 /// </code>
+/// <para>Decoding, skipping, metrics and the frame timeout are <see cref="FrameDriver{TFrame}"/>'s, shared with the pull methods.</para>
 /// <para>Exceptions thrown by the downstream observer propagate to the upstream producer, as everywhere in Rx.</para>
 /// </remarks>
-internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> source, Func<IFrameDecoder<TFrame>> decoderFactory, bool emitsOwnedMemory)
+internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> source, Func<FrameDecoder<TFrame>> decoderFactory, bool emitsOwnedMemory)
     : IObservable<TFrame>, IOwnedMemorySource
 {
     private readonly bool _inputIsOwned = source is IOwnedMemorySource { EmitsOwnedMemory: true };
@@ -32,16 +31,18 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
         // Our own byte framers emit slices of their input and keep no other reference, so frames that go to a copier (a
         // writer) let a reader recycle its arrays; a custom decoder might keep its input.
         var copier = emitsOwnedMemory ? ChunkLease.CopierOf(observer) : null;
-        var sink = new FrameSink(observer, decoderFactory(), _inputIsOwned, (source as ConnectionReader)?.Watchdog, copier);
+        var driver = new FrameDriver<TFrame>(decoderFactory(), (source as ConnectionReader)?.Watchdog);
+        var sink = new FrameSink(observer, driver, _inputIsOwned, copier);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
-    // watchdog: the frame timeout of the connection whose reader is the source, if it has one.
+    // The driver carries the frame timeout of the connection whose reader is the source, if it has one.
     // copier: the downstream, when it copies every frame (then this sink copies its chunks too, as far as they go down).
-    private sealed class FrameSink(IObserver<TFrame> downstream, IFrameDecoder<TFrame> decoder, bool inputIsOwned, ConnectionWatchdog? watchdog, IChunkConsumer? copier)
+    private sealed class FrameSink(IObserver<TFrame> downstream, FrameDriver<TFrame> driver, bool inputIsOwned, IChunkConsumer? copier)
         : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkConsumer
     {
+        private FrameDriver<TFrame> _driver = driver;
         private ReadBuffer _buffer;
         private bool _done;
 
@@ -49,6 +50,8 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
 
         // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array; so may the downstream.
         public bool HoldsChunk => copier is null || _done || IsDisposed || _buffer.HasArray || copier.HoldsChunk;
+
+        private bool Stopped => _done || IsDisposed;
 
         public void OnNext(ReadOnlyMemory<byte> value)
         {
@@ -66,53 +69,15 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 _buffer.Append(value.Span);
             }
 
-            bool goOn = EmitCompleteFrames(out int frames);
-            Metrics.FramesDecoded(frames); // once per chunk, not per frame
-            if (!goOn)
+            var forward = new Forward(this);
+            if (_driver.Drain(ref _buffer, ref forward) is { } error)
             {
-                return;
+                Fail(error);
             }
-
-            if (_buffer.Length > 0)
+            else if (!Stopped)
             {
-                watchdog?.BeginFrame(); // this chunk ended inside a frame: its clock runs until the frame is complete
+                _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
             }
-
-            _buffer.TrimIfEmpty(); // do not keep the upstream's array alive between chunks
-        }
-
-        /// <summary>Decodes and emits every complete frame buffered; false when the sink failed or was disposed meanwhile.</summary>
-        private bool EmitCompleteFrames(out int frames)
-        {
-            frames = 0;
-            while (_buffer.Length > 0)
-            {
-                TFrame frame;
-                try
-                {
-                    if (!decoder.TryDecode(_buffer.Expose(), out frame, out int consumed))
-                    {
-                        break;
-                    }
-
-                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: false));
-                }
-                catch (Exception error)
-                {
-                    Fail(error);
-                    return false;
-                }
-
-                frames++;
-                watchdog?.EndFrame();
-                ForwardOnNext(frame);
-                if (_done || IsDisposed)
-                {
-                    return false;
-                }
-            }
-
-            return true;
         }
 
         public void OnError(Exception error)
@@ -123,15 +88,8 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             }
 
             _done = true;
-            var partial = _buffer.Expose();
-            _buffer.Clear();
-
-            // The bytes of an unfinished frame travel with the error (contract 10: nothing is lost).
-            ForwardOnError(partial.IsEmpty ? error : new IncompleteReadException(partial, ExpectedLength(decoder), error));
+            ForwardOnError(_driver.Fail(ref _buffer, error));
         }
-
-        private static long? ExpectedLength(IFrameDecoder<TFrame> decoder) =>
-            decoder is Decoders.IExpectsFrameLength expects ? expects.ExpectedFrameLength : null;
 
         public void OnCompleted()
         {
@@ -143,15 +101,12 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             while (true)
             {
                 TFrame frame;
-                int consumed;
                 try
                 {
-                    if (!decoder.TryDecodeAtEnd(_buffer.Expose(), out frame, out consumed))
+                    if (!_driver.TryNextAtEnd(ref _buffer, out frame))
                     {
                         break;
                     }
-
-                    _buffer.Consume(FrameChecks.Consumed(decoder, consumed, _buffer.Length, atEnd: true));
                 }
                 catch (Exception error)
                 {
@@ -159,16 +114,10 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                     return;
                 }
 
-                Metrics.FramesDecoded(1);
                 ForwardOnNext(frame);
                 if (IsDisposed)
                 {
                     return;
-                }
-
-                if (consumed == 0)
-                {
-                    break; // a last frame that consumed nothing (an empty "rest") is the last one: asking again would loop
                 }
             }
 
@@ -181,6 +130,16 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
             _done = true;
             _buffer.Clear();
             ForwardOnError(error);
+        }
+
+        /// <summary>Emits the driver's frames downstream; stops when the sink finished or was disposed meanwhile.</summary>
+        private readonly struct Forward(FrameSink sink) : IFrameConsumer<TFrame>
+        {
+            public bool OnFrame(TFrame frame)
+            {
+                sink.ForwardOnNext(frame);
+                return !sink.Stopped;
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using RxStreams.Decoders;
+using RxStreams.Internal;
 using static RxStreams.Tests.Framing.FramingTestKit;
 
 namespace RxStreams.Tests.Framing;
@@ -20,61 +21,68 @@ public class FixedLengthDecoderTest
     }
 
     [Test]
-    public void TryDecode_EmptyBuffer_NeedsMore()
+    public void Decode_EmptyBuffer_NeedsMore()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: false);
 
-        Assert.That(decoder.TryDecode(ReadOnlyMemory<byte>.Empty, out _, out _), Is.False);
+        Assert.That(decoder.Decode(ReadOnlyMemory<byte>.Empty, out _, out _), Is.EqualTo(DecodeStatus.NeedMoreData));
     }
 
     [Test]
-    public void TryDecode_ShortBuffer_NeedsMore()
+    public void Decode_ShortBuffer_NeedsMore()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: false);
 
-        Assert.That(decoder.TryDecode(B("ab"), out _, out _), Is.False);
+        Assert.That(decoder.Decode(B("ab"), out _, out _), Is.EqualTo(DecodeStatus.NeedMoreData));
     }
 
     [Test]
-    public void TryDecode_ExactBuffer_OneFrame()
+    public void Decode_ExactBuffer_OneFrame()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: false);
 
         Assert.Multiple(() =>
         {
-            Assert.That(decoder.TryDecode(B("abc"), out var frame, out int consumed), Is.True);
+            Assert.That(decoder.Decode(B("abc"), out var frame, out int consumed), Is.EqualTo(DecodeStatus.Frame));
             Assert.That(S(frame), Is.EqualTo("abc"));
             Assert.That(consumed, Is.EqualTo(3));
         });
     }
 
     [Test]
-    public void TryDecode_LongerBuffer_TakesTheFirstFrame()
+    public void Decode_LongerBuffer_TakesTheFirstFrame()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: false);
 
         Assert.Multiple(() =>
         {
-            Assert.That(decoder.TryDecode(B("abcdefg"), out var frame, out int consumed), Is.True);
+            Assert.That(decoder.Decode(B("abcdefg"), out var frame, out int consumed), Is.EqualTo(DecodeStatus.Frame));
             Assert.That(S(frame), Is.EqualTo("abc"));
             Assert.That(consumed, Is.EqualTo(3));
         });
     }
 
     [Test]
-    public void TryDecodeAtEnd_EmptyBuffer_CleanEnd()
+    public void DecodeAtEnd_EmptyBuffer_CleanEnd()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: false);
 
-        Assert.That(decoder.TryDecodeAtEnd(ReadOnlyMemory<byte>.Empty, out _, out _), Is.False);
+        // Nothing left: the driver ends cleanly.
+        Assert.That(decoder.DecodeAtEnd(ReadOnlyMemory<byte>.Empty, out _, out _), Is.EqualTo(DecodeStatus.NeedMoreData));
     }
 
     [Test]
-    public void TryDecodeAtEnd_Leftover_IncompleteReadWithExpectedLength()
+    public void DecodeAtEnd_Leftover_IncompleteReadWithExpectedLength()
     {
         var decoder = new FixedLengthDecoder(36, allowShortLast: false);
 
-        var error = Assert.Throws<IncompleteReadException>(() => decoder.TryDecodeAtEnd(B("abcdefghijklmnopqr"), out _, out _));
+        Assert.Multiple(() =>
+        {
+            Assert.That(decoder.DecodeAtEnd(B("abcdefghijklmnopqr"), out _, out _), Is.EqualTo(DecodeStatus.NeedMoreData), "an unfinished frame");
+            Assert.That(decoder.ExpectedFrameLength, Is.EqualTo(36));
+        });
+
+        var error = FrameDriverTest.EndWith(decoder, "abcdefghijklmnopqr");
         Assert.Multiple(() =>
         {
             Assert.That(S(error.Partial), Is.EqualTo("abcdefghijklmnopqr"));
@@ -84,23 +92,24 @@ public class FixedLengthDecoderTest
     }
 
     [Test]
-    public void TryDecodeAtEnd_AllowShortLast_LeftoverIsTheLastFrame()
+    public void DecodeAtEnd_AllowShortLast_LeftoverIsTheLastFrame()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: true);
 
         Assert.Multiple(() =>
         {
-            Assert.That(decoder.TryDecodeAtEnd(B("ab"), out var frame, out int consumed), Is.True);
+            Assert.That(decoder.DecodeAtEnd(B("ab"), out var frame, out int consumed), Is.EqualTo(DecodeStatus.Frame));
             Assert.That(S(frame), Is.EqualTo("ab"));
             Assert.That(consumed, Is.EqualTo(2));
         });
     }
 
     [Test]
-    public void TryDecodeAtEnd_AllowShortLast_EmptyBuffer_CleanEnd()
+    public void DecodeAtEnd_AllowShortLast_EmptyBuffer_CleanEnd()
     {
         var decoder = new FixedLengthDecoder(3, allowShortLast: true);
 
-        Assert.That(decoder.TryDecodeAtEnd(ReadOnlyMemory<byte>.Empty, out _, out _), Is.False);
+        // Nothing left: the driver ends cleanly.
+        Assert.That(decoder.DecodeAtEnd(ReadOnlyMemory<byte>.Empty, out _, out _), Is.EqualTo(DecodeStatus.NeedMoreData));
     }
 }

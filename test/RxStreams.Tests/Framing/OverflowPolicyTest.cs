@@ -198,22 +198,19 @@ public class OverflowPolicyTest : ReactiveTest
         // Decoder level: while skipping, every call consumes everything it is given, so the operator's buffer never
         // grows (contract 6), and the skip ends exactly at the announced length.
         var decoder = new LengthFieldDecoder(new LengthFieldOptions { LengthFieldSize = 4, MaxFrameLength = 16 }, OverflowPolicy.Skip);
-        Assert.That(decoder.TryDecode(B("\0\u0001\0\0" + "ab"), out var frame, out int consumed), Is.True);
-        Assert.That((SkippedFrames.IsMarker(frame), consumed), Is.EqualTo((true, 6)));
+        Assert.That((decoder.Decode(B("\0\u0001\0\0" + "ab"), out var frame, out int consumed), consumed), Is.EqualTo((DecodeStatus.Overrun, 6)));
 
         long remaining = 65536 + 4 - 6;
         var chunk = new byte[1000];
         while (remaining > chunk.Length)
         {
-            Assert.That(decoder.TryDecode(chunk, out frame, out consumed), Is.True);
-            Assert.That((SkippedFrames.IsMarker(frame), consumed), Is.EqualTo((true, chunk.Length)));
+            Assert.That((decoder.Decode(chunk, out frame, out consumed), consumed), Is.EqualTo((DecodeStatus.Skipped, chunk.Length)));
             remaining -= consumed;
         }
 
         var last = B(new string('z', (int)remaining) + "\0\0\0\u0001!");
-        Assert.That(decoder.TryDecode(last, out frame, out consumed), Is.True);
-        Assert.That((SkippedFrames.IsMarker(frame), consumed), Is.EqualTo((true, (int)remaining)));
-        Assert.That(decoder.TryDecode(last[(int)remaining..], out frame, out consumed), Is.True);
+        Assert.That((decoder.Decode(last, out frame, out consumed), consumed), Is.EqualTo((DecodeStatus.Skipped, (int)remaining)));
+        Assert.That(decoder.Decode(last[(int)remaining..], out frame, out consumed), Is.EqualTo(DecodeStatus.Frame));
         Assert.That((S(frame), consumed), Is.EqualTo(("!", 5)));
     }
 

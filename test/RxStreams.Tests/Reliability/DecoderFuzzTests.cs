@@ -532,7 +532,7 @@ public class DecoderFuzzTests
                         IAsyncEnumerator<ReadOnlyMemory<byte>>? frames = null;
                         return async r =>
                         {
-                            frames ??= r.ReadFramesAsync(new LengthFieldDecoder(options, OverflowPolicy.Fail)).GetAsyncEnumerator();
+                            frames ??= r.ReadFramesCoreAsync(new LengthFieldDecoder(options, OverflowPolicy.Fail), CancellationToken.None).GetAsyncEnumerator();
                             return await frames.MoveNextAsync() ? frames.Current : End;
                         };
                     },
@@ -549,7 +549,7 @@ public class DecoderFuzzTests
                         IAsyncEnumerator<ReadOnlyMemory<byte>>? frames = null;
                         return async r =>
                         {
-                            frames ??= r.ReadFramesAsync(new VarintLengthDecoder(max, OverflowPolicy.Fail)).GetAsyncEnumerator();
+                            frames ??= r.ReadFramesCoreAsync(new VarintLengthDecoder(max, OverflowPolicy.Fail), CancellationToken.None).GetAsyncEnumerator();
                             return await frames.MoveNextAsync() ? frames.Current : End;
                         };
                     },

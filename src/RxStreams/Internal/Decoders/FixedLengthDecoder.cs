@@ -1,4 +1,4 @@
-using RxStreams.Framing;
+using RxStreams.Internal;
 
 namespace RxStreams.Decoders;
 
@@ -6,9 +6,9 @@ namespace RxStreams.Decoders;
 /// Frames of exactly <c>length</c> bytes: asyncio's <c>readexactly</c>, and (with <see cref="AllowShortLast"/>) chunks of
 /// at most <c>length</c> bytes where only the last may be shorter.
 /// </summary>
-internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
+internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : FrameDecoder<ReadOnlyMemory<byte>>
 {
-    public long? ExpectedFrameLength => length;
+    public override long? ExpectedFrameLength => length;
 
     /// <summary>The frame length.</summary>
     public int Length => length;
@@ -16,36 +16,32 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : IFra
     /// <summary>Whether leftover bytes at the end make a last, shorter frame instead of an <see cref="IncompleteReadException"/>.</summary>
     public bool AllowShortLast => allowShortLast;
 
-    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         if (buffer.Length >= length)
         {
             frame = buffer[..length];
             consumed = length;
-            return true;
+            return DecodeStatus.Frame;
         }
 
         frame = default;
         consumed = 0;
-        return false;
+        return DecodeStatus.NeedMoreData;
     }
 
-    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
-        if (buffer.IsEmpty)
+        if (buffer.IsEmpty || !allowShortLast)
         {
+            // Nothing left is a clean end; leftover bytes are a frame cut short (IncompleteReadException, Expected = length).
             frame = default;
             consumed = 0;
-            return false;
-        }
-
-        if (!allowShortLast)
-        {
-            throw new IncompleteReadException(buffer, length);
+            return DecodeStatus.NeedMoreData;
         }
 
         frame = buffer;
         consumed = buffer.Length;
-        return true;
+        return DecodeStatus.Frame;
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using RxStreams.Framing;
+using RxStreams.Internal;
 
 namespace RxStreams.Decoders;
 
@@ -14,18 +15,18 @@ namespace RxStreams.Decoders;
 /// Head         | header: frame of n bytes   | too long -> Fail: LimitOverrunException(consumed = n); Skip: go to Skip(n)
 ///              |                            | else go to Body(payloadStart, n)
 /// Body(p, n)   | n bytes                    | emit buffer[p..n], consume n, go to Head
-/// Skip(r)      | k bytes                    | drop min(k, r) as a skipped-frame marker; Head when r reaches 0
-/// end of input | Skip / empty / partial     | clean end / clean end / IncompleteReadException(partial, n or null)
+/// Skip(r)      | k bytes                    | drop min(k, r) (Overrun the first time, then Skipped); Head when r reaches 0
+/// end of input | Skip / empty / partial     | clean end / clean end / NeedMoreData (the driver raises IncompleteReadException(partial, n or null))
 /// </code>
 /// <para>Every decision depends only on the header bytes, so errors and frames are chunk-invariant.</para>
 /// </remarks>
-internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrameDecoder<ReadOnlyMemory<byte>>, IExpectsFrameLength
+internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameDecoder<ReadOnlyMemory<byte>>
 {
     private int _payloadStart;
     private int _frameLength = -1; // Body when >= 0
     private Int128 _skipRemaining; // Skip when > 0
 
-    public long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
+    public override long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
 
     /// <summary>Reads the header at the start of <paramref name="span"/>.</summary>
     /// <param name="span">The buffered bytes.</param>
@@ -36,11 +37,13 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
     /// <exception cref="InvalidDataException">The header is malformed.</exception>
     protected abstract bool TryReadHeader(ReadOnlySpan<byte> span, out Int128 frameLength, out int payloadStart, out string? tooLong);
 
-    public bool TryDecode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
+        // The out values are set per branch, not up front: stores through them are not free on the per-frame path.
         if (_skipRemaining > 0)
         {
-            return TrySkip(buffer.Length, out frame, out consumed);
+            frame = default;
+            return Skip(buffer.Length, DecodeStatus.Skipped, out consumed);
         }
 
         if (_frameLength < 0)
@@ -49,12 +52,13 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
             {
                 frame = default;
                 consumed = 0;
-                return false;
+                return DecodeStatus.NeedMoreData;
             }
 
             if (tooLong is not null)
             {
-                return Overrun(frameLength, tooLong, buffer.Length, out frame, out consumed);
+                frame = default;
+                return Overrun(frameLength, tooLong, buffer.Length, out consumed);
             }
 
             _payloadStart = payloadStart;
@@ -65,16 +69,16 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
         {
             frame = default;
             consumed = 0;
-            return false;
+            return DecodeStatus.NeedMoreData;
         }
 
         frame = buffer[_payloadStart.._frameLength];
         consumed = _frameLength;
         _frameLength = -1;
-        return true;
+        return DecodeStatus.Frame;
     }
 
-    public bool TryDecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
+    public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         frame = default;
         consumed = 0;
@@ -82,44 +86,40 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : IFrame
         {
             // The input ended inside a frame being skipped: it was dropped already, so this is a clean end.
             _skipRemaining = 0;
-            return false;
+            return DecodeStatus.End;
         }
 
-        if (buffer.IsEmpty)
-        {
-            return false;
-        }
+        return DecodeStatus.NeedMoreData; // nothing left, or a frame cut short (Expected is its length if the header was read)
+    }
 
-        long? expected = ExpectedFrameLength;
+    public override void Reset()
+    {
         _frameLength = -1;
-        throw new IncompleteReadException(buffer, expected);
+        _skipRemaining = 0;
     }
 
     /// <summary>A frame longer than allowed: fails, or starts skipping it. Out of line: it is never on the per-frame path.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool Overrun(Int128 frameLength, string tooLong, int available, out ReadOnlyMemory<byte> frame, out int consumed)
+    private DecodeStatus Overrun(Int128 frameLength, string tooLong, int available, out int consumed)
     {
-        Internal.Metrics.LimitOverrun();
         if (overflow == OverflowPolicy.Fail)
         {
             throw new LimitOverrunException(tooLong, (long)Int128.Min(frameLength, long.MaxValue));
         }
 
         _skipRemaining = frameLength;
-        return TrySkip(available, out frame, out consumed);
+        return Skip(available, DecodeStatus.Overrun, out consumed);
     }
 
-    private bool TrySkip(int available, out ReadOnlyMemory<byte> frame, out int consumed)
+    private DecodeStatus Skip(int available, DecodeStatus status, out int consumed)
     {
-        if (available == 0)
+        consumed = (int)Int128.Min(_skipRemaining, available);
+        if (consumed == 0)
         {
-            frame = default;
-            consumed = 0;
-            return false;
+            return DecodeStatus.NeedMoreData;
         }
 
-        int count = (int)Int128.Min(_skipRemaining, available);
-        _skipRemaining -= count;
-        return SkippedFrames.Skip(count, out frame, out consumed);
+        _skipRemaining -= consumed;
+        return status;
     }
 }

@@ -1,0 +1,55 @@
+using RxStreams.Framing;
+
+namespace RxStreams.Internal;
+
+/// <summary>
+/// The decoder contract that <see cref="FrameDriver{TFrame}"/> runs: the built-in decoders derive from it, and
+/// <see cref="UserFrameDecoder{TFrame}"/> wraps any public <see cref="IFrameDecoder{TFrame}"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A decoder is pure: it reads the buffer it is given and its own state, and reports what it found. It does not consume,
+/// count metrics, touch timeouts or build <see cref="IncompleteReadException"/>: the driver does all of that, the same way
+/// for the framing operators and for the pull methods. It may throw <see cref="LimitOverrunException"/> or
+/// <see cref="InvalidDataException"/>.
+/// </para>
+/// <para>
+/// Buffer rules, as for <see cref="IFrameDecoder{TFrame}"/>: between calls that consume nothing, the buffer starts with
+/// the same bytes and only grows at the end; after a call that reports <c>consumed</c> bytes, it starts that much later.
+/// Whoever consumes the buffer behind the decoder's back calls <see cref="Reset"/> first.
+/// </para>
+/// </remarks>
+/// <typeparam name="TFrame">What a frame decodes to.</typeparam>
+internal abstract class FrameDecoder<TFrame>
+{
+    /// <summary>
+    /// The length of the frame being decoded, when its header said so; <see cref="IncompleteReadException.Expected"/>
+    /// when the input ends or fails inside it.
+    /// </summary>
+    public virtual long? ExpectedFrameLength => null;
+
+    /// <summary>The decoder's name in an error that says it broke the contract.</summary>
+    public virtual string Name => GetType().Name;
+
+    /// <summary>Decodes what is at the start of <paramref name="buffer"/>.</summary>
+    /// <param name="buffer">Every byte received and not yet consumed; after a drop, possibly empty.</param>
+    /// <param name="frame">The frame, with <see cref="DecodeStatus.Frame"/>.</param>
+    /// <param name="consumed">How many bytes the frame took up, or were dropped.</param>
+    /// <returns><see cref="DecodeStatus.NeedMoreData"/>, <see cref="DecodeStatus.Frame"/>, <see cref="DecodeStatus.Skipped"/> or <see cref="DecodeStatus.Overrun"/>.</returns>
+    public abstract DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out TFrame frame, out int consumed);
+
+    /// <summary>Decodes the bytes left at the end of the input, once <see cref="Decode"/> needs more; called again after a frame.</summary>
+    /// <param name="buffer">The bytes left; may be empty.</param>
+    /// <param name="frame">A last frame, with <see cref="DecodeStatus.Frame"/>.</param>
+    /// <param name="consumed">How many bytes the last frame took up (0 ends the input after it).</param>
+    /// <returns>
+    /// <see cref="DecodeStatus.Frame"/>; <see cref="DecodeStatus.End"/> for a clean end; <see cref="DecodeStatus.NeedMoreData"/>
+    /// when the bytes left (if any) are a frame cut short.
+    /// </returns>
+    public abstract DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out TFrame frame, out int consumed);
+
+    /// <summary>Forgets any position or state tied to the buffer's current start: someone else consumed it, or the input failed.</summary>
+    public virtual void Reset()
+    {
+    }
+}
