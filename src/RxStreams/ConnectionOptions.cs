@@ -122,6 +122,14 @@ public partial class ConnectionOptions
     /// subscribers that failed, connections whose set-up (PROXY header, TLS handshake) failed. <see langword="null"/>
     /// (the default) logs nothing. Logging never sits on the per-chunk path.
     /// </summary>
+    /// <remarks>
+    /// Peers cannot flood it or forge lines in it. Text they control (a PROXY header's addresses, a Unix socket path) is
+    /// escaped: control and other non-printing characters appear as <c>\xNN</c> or <c>\u{...}</c>, and long text is cut.
+    /// Connection failures are aggregated per kind (set-up or handler failure, by exception type): the first of each
+    /// 10-second interval is logged in full, the others are counted and reported in one line, "N more similar events",
+    /// when the next event of that kind comes after the interval or when the server closes (no timer runs for it).
+    /// <see cref="StreamServer.Errors"/> still gets every error, one by one.
+    /// </remarks>
     public Microsoft.Extensions.Logging.ILoggerFactory? LoggerFactory { get; set; }
 
     /// <summary>

@@ -9,8 +9,8 @@ public sealed partial class ConnectionReader
     /// Starts reading: every received chunk is one <c>OnNext</c>, the end of the input <c>OnCompleted</c>, an I/O error
     /// <c>OnError</c> (after every byte before it). Reading starts on the thread pool, never inside this call.
     /// </summary>
-    /// <param name="observer">The consumer. If its <c>OnNext</c> throws, the connection is aborted with that error (it
-    /// never reaches the server) and reading stops.</param>
+    /// <param name="observer">The consumer. If it throws, the connection is aborted with that error, which goes to its
+    /// server's <see cref="StreamServer.Errors"/> and log (never takes the server down), and reading stops.</param>
     /// <returns>Disposing it stops reading promptly; bytes not yet delivered stay for the next consumer.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="observer"/> is <see langword="null"/>.</exception>
     /// <remarks>
@@ -104,7 +104,16 @@ public sealed partial class ConnectionReader
             {
                 Dispose();
                 _completion.Complete();
-                _observer.OnError(secondConsumer);
+                try
+                {
+                    _observer.OnError(secondConsumer);
+                }
+                catch (Exception observerError)
+                {
+                    // An observer without an error handler rethrows: nobody awaits this work item, so report it.
+                    _reader._source.OnConsumerFault(observerError);
+                }
+
                 return;
             }
 

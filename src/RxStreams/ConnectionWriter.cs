@@ -459,9 +459,23 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
     }
 
-    /// <summary>The source failed: abort the connection (the peer sees a reset, not a clean end).</summary>
+    /// <summary>
+    /// The source failed: abort the connection (the peer sees a reset, not a clean end). An error of the source's own
+    /// making (a throwing <c>Select</c>, a second subscription to a reader) also ends the connection with it and goes to
+    /// its server's <see cref="StreamServer.Errors"/>; this connection's own I/O failure, passed down the chain, does not.
+    /// </summary>
     /// <param name="error">The source's error.</param>
-    void IObserver<ReadOnlyMemory<byte>>.OnError(Exception error) => Abort();
+    void IObserver<ReadOnlyMemory<byte>>.OnError(Exception error)
+    {
+        if (ChainFault.IsOwnFailure(error, _transport.TerminalError))
+        {
+            Abort();
+        }
+        else
+        {
+            _transport.OnConsumerFault(error);
+        }
+    }
 
     /// <summary>Runs a flush requested outside any reader's dispatch.</summary>
     void IThreadPoolWorkItem.Execute()

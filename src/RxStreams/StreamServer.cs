@@ -74,7 +74,10 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     /// <summary>
     /// Errors that ended a connection because of its handler or subscriber (asyncio reports them to the loop's exception
-    /// handler), and accept errors the server survived. Hot: errors with no subscriber are dropped.
+    /// handler), including an error raised in a subscriber's Rx chain (a throwing <c>Select</c> before
+    /// <c>Subscribe(connection.Writer)</c>, a second subscription to a reader), and accept errors the server survived.
+    /// Each is also logged with the connection's endpoint (<see cref="ConnectionOptions.LoggerFactory"/>). Hot: errors with
+    /// no subscriber are dropped.
     /// </summary>
     public IObservable<Exception> Errors => _errors;
 
@@ -189,6 +192,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             subscription.Complete(failure);
         }
 
+        LogSuppressedConnectionFailures();
         if (_logger.IsEnabled(LogLevel.Information))
         {
             Log.Closed(_logger, DescribeEndPoints());
@@ -297,13 +301,13 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     private void OnSetupError(StreamConnection connection, Exception error)
     {
-        Log.SetupFailed(_logger, connection.RemoteEndPoint, error);
+        LogConnectionFailure(duringSetup: true, connection.RemoteEndPoint, error);
         ReportError(error);
     }
 
     private void OnHandlerError(EndPoint? remoteEndPoint, Exception error)
     {
-        Log.ConnectionFailed(_logger, remoteEndPoint, error);
+        LogConnectionFailure(duringSetup: false, remoteEndPoint, error);
         ReportError(error);
     }
 
@@ -422,7 +426,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
 
     void IConnectionOwner.OnClosed(StreamConnection connection) => OnClosed(connection);
 
-    void IConnectionOwner.ReportError(Exception error) => OnHandlerError(null, error);
+    void IConnectionOwner.ReportError(StreamConnection? connection, Exception error) => OnHandlerError(connection?.RemoteEndPoint, error);
 
     private void OnClosed(StreamConnection connection)
     {

@@ -25,7 +25,8 @@ internal static class EchoCommand
     {
         var server = await target.ListenAsync(options, cancellationToken).ConfigureAwait(false);
         var subscription = lines ? SeedExamples.ServeLineEcho(server) : server.Serve(SeedExamples.HandleEcho(console.Output));
-        using var errors = server.Errors.Subscribe(error => console.Error.WriteLine($"rxstreams: {error.Message}")); // e.g. a refused PROXY header
+        var errorLog = new ServerErrorLog(console.Error, options.Scheduler);
+        using var errors = server.Errors.Subscribe(errorLog.Write); // e.g. a refused PROXY header: escaped, bounded
 
         console.Output.WriteLine($"Serving on {(target.UnixPath is null ? PythonFormat.Address(server.EndPoints[0]) : PythonFormat.Repr(target.UnixPath))}");
         console.Output.Flush();
@@ -41,6 +42,7 @@ internal static class EchoCommand
         {
             subscription.Dispose();
             await server.ShutdownAsync(TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            errorLog.Flush();
         }
     }
 }

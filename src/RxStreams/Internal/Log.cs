@@ -4,6 +4,12 @@ using Microsoft.Extensions.Logging;
 namespace RxStreams.Internal;
 
 /// <summary>RxStreams' log events, source-generated so a disabled level costs one check and no formatting.</summary>
+/// <remarks>
+/// Text a peer controls (an endpoint from a PROXY header, a Unix socket path) is passed through <see cref="PeerText"/>
+/// first, so a parameter is a pre-escaped <see cref="string"/>, never an <see cref="EndPoint"/> formatted by the logger.
+/// Per-connection failures go through the server's <see cref="LogAggregator"/>, which bounds how many lines peers can
+/// cause: the first of a kind per interval in full, the rest as one "N more similar events" line.
+/// </remarks>
 internal static partial class Log
 {
     public const string ServerCategory = "RxStreams.Server";
@@ -15,11 +21,14 @@ internal static partial class Log
     public static partial void AcceptFailed(ILogger logger, Exception error);
 
     [LoggerMessage(3, LogLevel.Error, "The handler of the connection from {RemoteEndPoint} failed; that connection was aborted")]
-    public static partial void ConnectionFailed(ILogger logger, EndPoint? remoteEndPoint, Exception error);
+    public static partial void ConnectionFailed(ILogger logger, string remoteEndPoint, Exception error);
+
+    [LoggerMessage(EventId = 20, Message = "{Count} more similar events ({Kind}) in the last {Seconds} s were not logged one by one")]
+    public static partial void SuppressedEvents(ILogger logger, LogLevel level, int count, string kind, long seconds);
 
     [LoggerMessage(4, LogLevel.Information, "Server on {EndPoints} closed")]
     public static partial void Closed(ILogger logger, string endPoints);
 
     [LoggerMessage(5, LogLevel.Debug, "Setting up the connection from {RemoteEndPoint} failed")]
-    public static partial void SetupFailed(ILogger logger, EndPoint? remoteEndPoint, Exception error);
+    public static partial void SetupFailed(ILogger logger, string remoteEndPoint, Exception error);
 }

@@ -42,6 +42,8 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
     public const int MinMaxHeaderLength = V2PrefixLength + 216;
 
     private const int UnixPathLength = 108;
+    private const int SunPathOffset = 2; // sockaddr_un: sa_family_t, then sun_path
+    private static readonly UnixDomainSocketEndPoint UnixTemplate = new("template");
     private const byte Crc32CType = 0x03;
 
     private readonly int _maxHeaderLength;
@@ -323,11 +325,12 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
         }
 
         var block = buffer[V2PrefixLength..length];
-        EndPoint? source = null, destination = null;
+        var addresses = default(V2Addresses);
         var family = AddressFamily.Unspecified;
         if (hasAddresses)
         {
-            (family, source, destination) = ParseV2Addresses(familyCode, block);
+            addresses = ParseV2Addresses(familyCode, block);
+            family = addresses.Family;
         }
         else if (!local)
         {
@@ -345,44 +348,68 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
             }
         }
 
-        return new ProxyProtocolHeader(2, local ? ProxyProtocolCommand.Local : ProxyProtocolCommand.Proxy, family, transport, source, destination, tlvs, length, hasAddresses);
+        return new ProxyProtocolHeader(2, local ? ProxyProtocolCommand.Local : ProxyProtocolCommand.Proxy, family, transport, addresses.Source, addresses.Destination, tlvs, length, hasAddresses)
+        {
+            SourceUnixPath = addresses.SourcePath,
+            DestinationUnixPath = addresses.DestinationPath,
+        };
     }
 
-    private static (AddressFamily Family, EndPoint? Source, EndPoint? Destination) ParseV2Addresses(int familyCode, ReadOnlySpan<byte> block)
+    private static V2Addresses ParseV2Addresses(int familyCode, ReadOnlySpan<byte> block)
     {
         switch (familyCode)
         {
             case 1:
-                return (AddressFamily.InterNetwork,
+                return new(AddressFamily.InterNetwork,
                     new IPEndPoint(new IPAddress(block[..4]), BinaryPrimitives.ReadUInt16BigEndian(block[8..])),
                     new IPEndPoint(new IPAddress(block[4..8]), BinaryPrimitives.ReadUInt16BigEndian(block[10..])));
             case 2:
-                return (AddressFamily.InterNetworkV6,
+                return new(AddressFamily.InterNetworkV6,
                     new IPEndPoint(new IPAddress(block[..16]), BinaryPrimitives.ReadUInt16BigEndian(block[32..])),
                     new IPEndPoint(new IPAddress(block[16..32]), BinaryPrimitives.ReadUInt16BigEndian(block[34..])));
             default:
-                return (AddressFamily.Unix, UnixPath(block[..UnixPathLength]), UnixPath(block[UnixPathLength..(2 * UnixPathLength)]));
+                var sourcePath = UnixPathBytes(block[..UnixPathLength]);
+                var destinationPath = UnixPathBytes(block[UnixPathLength..(2 * UnixPathLength)]);
+                return new(AddressFamily.Unix, UnixEndPoint(sourcePath), UnixEndPoint(destinationPath), sourcePath, destinationPath);
         }
     }
 
-    /// <summary>A <c>sun_path</c>: up to its first NUL; a leading NUL is a Linux abstract name. Unnamed (all NUL) is <see langword="null"/>.</summary>
-    private static UnixDomainSocketEndPoint? UnixPath(ReadOnlySpan<byte> path)
+    /// <summary>
+    /// A <c>sun_path</c>'s meaningful bytes: up to its first NUL, or all 108 when there is none (legal: the kernel takes the
+    /// address length, not a terminator); a leading NUL is a Linux abstract name, whose NUL is kept. Empty when unnamed.
+    /// </summary>
+    private static byte[] UnixPathBytes(ReadOnlySpan<byte> field)
     {
-        bool isAbstract = path[0] == 0;
-        var name = isAbstract ? path[1..] : path;
-        int end = name.IndexOf((byte)0);
-        if (end >= 0)
-        {
-            name = name[..end];
-        }
+        bool isAbstract = field[0] == 0;
+        int end = field[(isAbstract ? 1 : 0)..].IndexOf((byte)0);
+        int length = end < 0 ? field.Length : end + (isAbstract ? 1 : 0);
+        return length == (isAbstract ? 1 : 0) ? [] : field[..length].ToArray();
+    }
 
-        if (name.IsEmpty)
+    /// <summary>
+    /// The endpoint of a path, byte for byte. Built from a socket address rather than from a string: the string constructor
+    /// wants room for a NUL (a full 108-byte path would not fit) and re-encodes the text (bytes that are not UTF-8 would
+    /// change, or grow past the limit as U+FFFD). The endpoint shows invalid bytes as U+FFFD and keeps the originals.
+    /// </summary>
+    private static UnixDomainSocketEndPoint? UnixEndPoint(byte[] path)
+    {
+        if (path.Length == 0)
         {
             return null;
         }
 
-        string text = Encoding.UTF8.GetString(name);
-        return new UnixDomainSocketEndPoint(isAbstract ? "\0" + text : text);
+        var address = new SocketAddress(AddressFamily.Unix, SunPathOffset + path.Length);
+        path.CopyTo(address.Buffer.Span[SunPathOffset..]);
+        try
+        {
+            return (UnixDomainSocketEndPoint)UnixTemplate.Create(address);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // A platform whose sun_path is shorter than Linux's 108 bytes (macOS: 104) cannot name it: no endpoint, and
+            // SourceUnixPath / DestinationUnixPath still hold the bytes.
+            return null;
+        }
     }
 
     /// <summary>
@@ -457,14 +484,9 @@ internal sealed class ProxyProtocolDecoder : IFrameDecoder<ProxyProtocolHeader>
         return [.. records];
     }
 
-    private static string Printable(ReadOnlySpan<byte> text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (byte b in text)
-        {
-            builder.Append(b is >= 0x20 and < 0x7F ? (char)b : '?');
-        }
+    /// <summary>Peer bytes quoted in an error message (which may be logged): escaped, never raw.</summary>
+    private static string Printable(ReadOnlySpan<byte> text) => PeerText.Escape(text);
 
-        return builder.ToString();
-    }
+    /// <summary>A v2 address block, decoded; the Unix paths also as the bytes they were.</summary>
+    private readonly record struct V2Addresses(AddressFamily Family, EndPoint? Source, EndPoint? Destination, byte[]? SourcePath = null, byte[]? DestinationPath = null);
 }

@@ -49,11 +49,11 @@ internal static class ProxyProtocolStep
         catch (OperationCanceledException) when (expired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException(
-                $"No complete PROXY protocol header from {connection.Core.Identity.Remote} within {timeout} (ServerOptions.ProxyProtocolTimeout).");
+                $"No complete PROXY protocol header from {PeerText.Escape(connection.Core.Identity.Remote)} within {timeout} (ServerOptions.ProxyProtocolTimeout).");
         }
         catch (ProxyProtocolException error)
         {
-            throw new ProxyProtocolException($"Refused the connection from {connection.Core.Identity.Remote}: {error.Message}", error);
+            throw new ProxyProtocolException($"Refused the connection from {PeerText.Escape(connection.Core.Identity.Remote)}: {error.Message}", error);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using RxStreams.Internal;
 
 namespace RxStreams;
 
@@ -65,6 +66,25 @@ public sealed class ProxyProtocolHeader
     public EndPoint? Destination { get; }
 
     /// <summary>
+    /// For a v2 <see cref="AddressFamily.Unix"/> header, the client's socket path exactly as the header carries it:
+    /// <c>sun_path</c> up to its first NUL, or all 108 bytes when there is none; a Linux abstract name starts with its NUL.
+    /// Empty for other families and for an unnamed socket.
+    /// </summary>
+    /// <remarks>
+    /// A path is bytes, not text: it need not be UTF-8. <see cref="Source"/> is a <see cref="UnixDomainSocketEndPoint"/> built
+    /// from these bytes (its string shows bytes that are not UTF-8 as U+FFFD; it is <see langword="null"/> where the
+    /// platform's paths are shorter and the path does not fit, as on macOS); these are the originals. Both are the
+    /// peer's text: escape them before printing (they may hold control characters).
+    /// </remarks>
+    public ReadOnlyMemory<byte> SourceUnixPath { get; internal init; }
+
+    /// <summary>
+    /// For a v2 <see cref="AddressFamily.Unix"/> header, the path the client connected to, as
+    /// <see cref="SourceUnixPath"/> is the client's: the bytes behind <see cref="Destination"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> DestinationUnixPath { get; internal init; }
+
+    /// <summary>
     /// The v2 header's type-length-value records, in order; empty for v1, for a v2 header without any, and after a
     /// <c>LOCAL</c> command or an unspecified family (whose address block, of unknown size, is skipped whole).
     /// </summary>
@@ -96,9 +116,12 @@ public sealed class ProxyProtocolHeader
         return null;
     }
 
-    /// <summary>A one-line description, for logs: <c>PROXY v1 TCP 1.2.3.4:5 -&gt; 6.7.8.9:10</c>.</summary>
+    /// <summary>
+    /// A one-line description, for logs: <c>PROXY v1 TCP 1.2.3.4:5 -&gt; 6.7.8.9:10</c>. The addresses are escaped (a Unix path
+    /// is the peer's text: a newline or an escape sequence in it shows as <c>\x0A</c> or <c>\x1B</c>).
+    /// </summary>
     /// <returns>The description.</returns>
     public override string ToString() => Command == ProxyProtocolCommand.Local
         ? $"PROXY v{Version} LOCAL"
-        : $"PROXY v{Version} {Transport} {Source?.ToString() ?? "unknown"} -> {Destination?.ToString() ?? "unknown"}";
+        : $"PROXY v{Version} {Transport} {PeerText.Escape(Source)} -> {PeerText.Escape(Destination)}";
 }

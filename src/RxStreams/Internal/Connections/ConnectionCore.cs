@@ -176,7 +176,7 @@ internal sealed class ConnectionCore : ByteSource
     public override void OnConsumerFault(Exception error)
     {
         Fail(error);
-        _owner?.ReportError(error);
+        _owner?.ReportError(_connection, error);
     }
 
     /// <summary>Sends every segment, in order, reporting progress to <paramref name="progress"/> as bytes leave.</summary>

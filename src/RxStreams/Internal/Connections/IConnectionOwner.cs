@@ -6,6 +6,6 @@ internal interface IConnectionOwner
     /// <summary>The connection closed, whatever the reason.</summary>
     void OnClosed(StreamConnection connection);
 
-    /// <summary>A handler or subscriber of the connection failed; the connection was aborted with it.</summary>
-    void ReportError(Exception error);
+    /// <summary>A handler or subscriber of <paramref name="connection"/> failed; the connection was aborted with it.</summary>
+    void ReportError(StreamConnection? connection, Exception error);
 }
