@@ -180,7 +180,13 @@ public sealed partial class ServerOptions : ConnectionOptions
         }
     }
 
-    /// <summary>asyncio's <c>reuse_address</c> (<c>SO_REUSEADDR</c>); on by default, as on POSIX in asyncio.</summary>
+    /// <summary>
+    /// asyncio's <c>reuse_address</c> (<c>SO_REUSEADDR</c>): a port whose old connections linger in TIME_WAIT can be bound
+    /// again at once. On by default, as on POSIX in asyncio. It never lets two servers listen on one port (unlike .NET's
+    /// <see cref="System.Net.Sockets.SocketOptionName.ReuseAddress"/>, which also sets <c>SO_REUSEPORT</c> on Unix): a
+    /// second server fails with <see cref="System.Net.Sockets.SocketError.AddressAlreadyInUse"/>; sharing a port takes
+    /// <see cref="ReusePort"/>. Ignored on Windows, whose <c>SO_REUSEADDR</c> would let a port be taken over.
+    /// </summary>
     public bool ReuseAddress { get; set; } = true;
 
     /// <summary>

@@ -4,11 +4,12 @@ namespace RxStreams;
 public sealed partial class StreamServer
 {
     private readonly Lock _slotGate = new();
+    private readonly int? _connectionCap;
     private TaskCompletionSource? _slotFreed;
 
     /// <summary>Completes at once below the cap (the usual case, no allocation); otherwise when a connection closes.</summary>
     private ValueTask WaitForConnectionSlotAsync(CancellationToken cancellationToken) =>
-        _options.MaxConnections is not { } max || _connections.Count < max ? default : WaitForSlotSlowAsync(max, cancellationToken);
+        _connectionCap is not { } max || _connections.Count < max ? default : WaitForSlotSlowAsync(max, cancellationToken);
 
     private async ValueTask WaitForSlotSlowAsync(int max, CancellationToken cancellationToken)
     {
@@ -32,7 +33,7 @@ public sealed partial class StreamServer
 
     private void OnConnectionSlotFreed()
     {
-        if (_options.MaxConnections is null)
+        if (_connectionCap is null)
         {
             return;
         }

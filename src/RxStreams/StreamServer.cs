@@ -43,6 +43,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _servingForever; // 1 while a ServeForeverAsync call waits (asyncio allows one at a time)
     private int _state; // Bound → Serving → Closed
     private const int Bound = 0, Serving = 1, Closed = 2;
 
@@ -52,6 +53,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         _options = options;
         _setupSteps = ConnectionSetup.StepsFor(options);
         _logger = options.LoggerFactory?.CreateLogger(Log.ServerCategory) ?? NullLogger.Instance;
+        _connectionCap = (options.MaxConnections ?? ServerOptions.DefaultMaxConnections) is { } cap and < int.MaxValue ? cap : null;
         EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
     }
 
@@ -208,7 +210,14 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     /// </summary>
     /// <param name="cancellationToken">Cancels this wait only.</param>
     /// <returns>A task that completes then.</returns>
-    public Task WaitClosedAsync(CancellationToken cancellationToken = default) => _allClosed.Task.WaitAsync(cancellationToken);
+    public Task WaitClosedAsync(CancellationToken cancellationToken = default) => WhenAllClosedAsync().WaitAsync(cancellationToken);
+
+    /// <summary>Every accepted connection closed and every accept loop ended (so none outlives the server unobserved).</summary>
+    private async Task WhenAllClosedAsync()
+    {
+        await _allClosed.Task.ConfigureAwait(false);
+        await WhenAcceptLoopsEndedAsync().ConfigureAwait(false);
+    }
 
     /// <summary>
     /// asyncio's <c>serve_forever()</c>: starts serving if needed and completes when the server is closed. Cancelling the token closes the server
@@ -217,13 +226,19 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     /// <param name="cancellationToken">Stops serving.</param>
     /// <returns>A task that completes when the server closes.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <exception cref="InvalidOperationException">The server is already closed.</exception>
+    /// <exception cref="InvalidOperationException">The server is already closed, or another <see cref="ServeForeverAsync"/>
+    /// call is still waiting on it (asyncio's RuntimeError "server is already being awaited on serve_forever()").</exception>
     /// <exception cref="IOException">Every listening socket was closed or failed under the server (see <see cref="Errors"/>).</exception>
     public async Task ServeForeverAsync(CancellationToken cancellationToken = default)
     {
-        StartServing();
+        if (Interlocked.Exchange(ref _servingForever, 1) != 0)
+        {
+            throw new InvalidOperationException($"The server on {DescribeEndPoints()} is already being awaited on ServeForeverAsync().");
+        }
+
         try
         {
+            StartServing();
             await _closed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             ThrowIfListenersLost();
         }
@@ -231,6 +246,10 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         {
             Close();
             throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _servingForever, 0);
         }
     }
 
@@ -281,7 +300,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         }
 
         AbortClients();
-        await _allClosed.Task.ConfigureAwait(false);
+        await WhenAllClosedAsync().ConfigureAwait(false);
     }
 
     /// <summary>asyncio's <c>async with server</c> exit: <see cref="Close"/>, then <see cref="WaitClosedAsync"/>.</summary>
@@ -289,13 +308,22 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     public async ValueTask DisposeAsync()
     {
         Close();
-        await _allClosed.Task.ConfigureAwait(false);
+        await WhenAllClosedAsync().ConfigureAwait(false);
     }
 
     private void OnAcceptError(Exception error)
     {
-        Metrics.AcceptError(error);
-        Log.AcceptFailed(_logger, error);
+        // Reporting must not end the accept loop that reports: a logger or meter listener that throws is ignored here.
+        try
+        {
+            Metrics.AcceptError(error);
+            Log.AcceptFailed(_logger, error);
+        }
+        catch (Exception)
+        {
+            // Nowhere left to report to; the loop goes on.
+        }
+
         ReportError(error);
     }
 
@@ -321,14 +349,23 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         }
         catch (Exception observerError)
         {
-            // An Errors subscriber that throws must not take an accept loop or a connection's read loop down with it.
-            System.Diagnostics.Trace.TraceError($"RxStreams: a StreamServer.Errors subscriber threw: {observerError}");
+            // An Errors subscriber that throws must not take an accept loop or a connection's read loop down with it,
+            // and neither may the trace that reports it (a listener that fails, as when descriptors run out).
+            try
+            {
+                System.Diagnostics.Trace.TraceError($"RxStreams: a StreamServer.Errors subscriber threw: {observerError}");
+            }
+            catch (Exception)
+            {
+                // Nowhere left to report to.
+            }
         }
     }
 
     private async Task AcceptLoopAsync(Listener listener, AcceptSubscription subscription)
     {
         var token = subscription.Token;
+        var backoff = new AcceptBackoff();
         while (!token.IsCancellationRequested)
         {
             Socket socket;
@@ -346,35 +383,61 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
                 OnListenerLost(listener, error); // closed or shut down under us: retrying would spin
                 return;
             }
+            catch (SocketException error) when (AcceptBackoff.IsShortage(error))
+            {
+                // Out of descriptors (EMFILE, ENFILE) or buffers: retrying at once would spin and log without end.
+                if (!await BackOffAsync(listener, backoff, error, token).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
             catch (SocketException error)
             {
-                // A client that gave up before we accepted it, or a transient shortage (EMFILE): keep serving.
+                // A client that gave up before we accepted it: keep serving.
                 OnAcceptError(error);
                 await Task.Yield();
                 continue;
             }
 
-            StreamConnection connection;
+            OnAccepted(listener, backoff);
             try
             {
-                connection = Adopt(socket, listener.IsTcp);
+                AdoptAndDeliver(socket, listener, subscription);
             }
-            catch (Exception error) when (error is SocketException or ObjectDisposedException)
+            catch (Exception error)
             {
-                // The peer reset before we could set the socket up: that connection is gone, the server is not.
-                socket.Dispose();
+                // A logger or subscriber that threw while this connection's failure was reported (the connection was
+                // failed already): the loop goes on.
                 OnAcceptError(error);
-                continue;
             }
+        }
+    }
 
-            if (_setupSteps.Length == 0)
-            {
-                DeliverOrAbort(connection, subscription);
-            }
-            else
-            {
-                _ = SetUpThenDeliverAsync(connection, subscription);
-            }
+    private void AdoptAndDeliver(Socket socket, Listener listener, AcceptSubscription subscription)
+    {
+        StreamConnection connection;
+        try
+        {
+            connection = Adopt(socket, listener.IsTcp);
+        }
+        catch (Exception error)
+        {
+            // The peer reset before we could set the socket up (or the set-up failed otherwise): that connection is gone,
+            // the server is not.
+            socket.Dispose();
+            OnAcceptError(error);
+            return;
+        }
+
+        if (_setupSteps.Length == 0)
+        {
+            DeliverOrAbort(connection, subscription);
+        }
+        else
+        {
+            _ = SetUpThenDeliverAsync(connection, subscription);
         }
     }
 
@@ -462,7 +525,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             {
                 foreach (var listener in server._listeners)
                 {
-                    _ = server.AcceptLoopAsync(listener, this);
+                    server.StartAcceptLoop(listener, this);
                 }
             }
         }

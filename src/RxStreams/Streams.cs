@@ -181,7 +181,9 @@ public static partial class Streams
     /// <param name="cancellationToken">Cancels resolving.</param>
     /// <returns>The server.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="port"/> is not a valid port, or the options are inconsistent.</exception>
-    /// <exception cref="SocketException">Binding failed (for example <see cref="SocketError.AddressAlreadyInUse"/>); every socket created so far is closed.</exception>
+    /// <exception cref="SocketException">Binding failed (for example <see cref="SocketError.AddressAlreadyInUse"/>, whose message names
+    /// the endpoint: another socket listens there, and a port is shared only when both use <see cref="ServerOptions.ReusePort"/>);
+    /// every socket created so far is closed.</exception>
     public static Task<StreamServer> StartServerAsync(string? host, int port, ServerOptions? options = null, CancellationToken cancellationToken = default) =>
         StartServerAsync(string.IsNullOrEmpty(host) ? [] : [host], port, options, cancellationToken);
 
@@ -223,7 +225,9 @@ public static partial class Streams
     }
 
     /// <summary>asyncio's <c>start_server(sock=...)</c>: serves on a socket that is already bound (and maybe listening).</summary>
-    /// <param name="socket">A bound stream socket; the server owns it from now on.</param>
+    /// <param name="socket">A bound stream socket; the server owns it from now on. A Unix socket's file is removed when the
+    /// server closes as for <see cref="StartUnixServerAsync(string, ServerOptions?, CancellationToken)"/>: only with
+    /// <see cref="ServerOptions.CleanupSocket"/>, and only if it is still the file it was when handed over.</param>
     /// <param name="options">Backlog, limit, water marks.</param>
     /// <returns>The server.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="socket"/> is <see langword="null"/>.</exception>
@@ -238,7 +242,7 @@ public static partial class Streams
 
         options ??= new ServerOptions();
         options.Validate();
-        return Serve([Listener.Adopt(socket)], options);
+        return Serve([Listener.Adopt(socket, options.CleanupSocket)], options);
     }
 
     /// <summary>

@@ -9,8 +9,6 @@ namespace RxStreams.Internal;
 /// </summary>
 internal sealed class Listener : IDisposable
 {
-    private const int SolSocket = 1; // SOL_SOCKET on Linux (SocketOptionLevel.Socket is the Windows value)
-    private const int SoReusePort = 15; // SO_REUSEPORT on Linux
 
     private readonly string? _unixPath;
     private readonly ulong _unixInode;
@@ -28,8 +26,24 @@ internal sealed class Listener : IDisposable
 
     public Socket Socket { get; }
 
-    /// <summary>Serves on a socket the caller bound (asyncio's <c>sock=</c>); it is not cleaned up as a file we created.</summary>
-    public static Listener Adopt(Socket socket) => new(socket, null);
+    /// <summary>
+    /// Serves on a socket the caller bound (asyncio's <c>sock=</c>). A Unix socket's file is removed on close as for a
+    /// path we bound (Python 3.13 applies <c>cleanup_socket</c> to <c>sock=</c> too): only with
+    /// <paramref name="cleanup"/>, and only if it is still the inode it was when adopted. The runtime's own unlink at
+    /// dispose, which would remove whatever file has the name by then, is switched off.
+    /// </summary>
+    public static Listener Adopt(Socket socket, bool cleanup)
+    {
+        string? unixPath = null;
+        if (socket.AddressFamily == AddressFamily.Unix && socket.LocalEndPoint is UnixDomainSocketEndPoint local &&
+            local.ToString() is { Length: > 0 } path && path[0] is not ('\0' or '@'))
+        {
+            RuntimeUnlink.Disable(socket, local);
+            unixPath = cleanup ? path : null;
+        }
+
+        return new(socket, unixPath);
+    }
 
     public EndPoint EndPoint { get; }
 
@@ -52,18 +66,14 @@ internal sealed class Listener : IDisposable
                         socket.DualMode = false; // IPV6_V6ONLY, as asyncio: IPv4 gets its own socket
                     }
 
-                    socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, options.ReuseAddress);
-                    if (options.ReusePort)
-                    {
-                        socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
-                    }
+                    ReuseOptions.Apply(socket, options.ReuseAddress, options.ReusePort);
 
                     if (options.KeepAlive)
                     {
                         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
                     }
 
-                    socket.Bind(new IPEndPoint(address, port));
+                    BindOrExplain(socket, new IPEndPoint(address, port));
                     bound.Add(new Listener(socket, null));
                 }
                 catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressNotAvailable)
@@ -92,6 +102,23 @@ internal sealed class Listener : IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Binds; "address already in use" names the endpoint (asyncio: "error while attempting to bind on address ...").
+    /// Still a <see cref="SocketException"/> with <see cref="SocketError.AddressAlreadyInUse"/>, so callers that catch
+    /// the error code keep working; only the message gains the endpoint.
+    /// </summary>
+    private static void BindOrExplain(Socket socket, EndPoint endPoint)
+    {
+        try
+        {
+            socket.Bind(endPoint);
+        }
+        catch (SocketException error) when (error.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new SocketException((int)SocketError.AddressAlreadyInUse, $"error while attempting to bind on address {endPoint}: address already in use");
         }
     }
 

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Debug, "Setting up the connection from {RemoteEndPoint} failed")]
     public static partial void SetupFailed(ILogger logger, string remoteEndPoint, Exception error);
+
+    [LoggerMessage(21, LogLevel.Warning, "Accepting on {EndPoint} failed for want of descriptors or memory; retrying with back-off until some are free")]
+    public static partial void AcceptBackingOff(ILogger logger, string endPoint, Exception error);
+
+    [LoggerMessage(22, LogLevel.Information, "Accepting on {EndPoint} again, after {FailedAttempts} failed attempts")]
+    public static partial void AcceptResumed(ILogger logger, string endPoint, int failedAttempts);
 }
