@@ -467,13 +467,13 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <param name="error">The source's error.</param>
     void IObserver<ReadOnlyMemory<byte>>.OnError(Exception error)
     {
-        if (ChainFault.IsOwnFailure(error, _transport.TerminalError))
+        if (ChainFault.IsOwnFailure(error, _core.TerminalError))
         {
             Abort();
         }
         else
         {
-            _transport.OnConsumerFault(error);
+            _core.OnConsumerFault(error);
         }
     }
 
