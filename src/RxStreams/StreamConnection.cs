@@ -14,8 +14,13 @@ namespace RxStreams;
 /// Lifetime: the connection closes when <see cref="ConnectionWriter.Close"/>, <see cref="ConnectionWriter.Abort"/> or
 /// <see cref="DisposeAsync"/> is called, when it fails (reset, I/O error, a subscriber that throws), or by itself once
 /// both directions are finished (the peer's EOF was read and our side was half-closed with
-/// <see cref="ConnectionWriter.WriteEof"/>), so a finished echo or proxy connection never lingers. A peer's EOF alone
+/// <see cref="ConnectionWriter.WriteEof"/>), so a finished echo or proxy connection does not stay open. A peer's EOF alone
 /// leaves it open (half-closed) so the reply can still be written, as in asyncio.
+/// </para>
+/// <para>
+/// A graceful close loses nothing: after our FIN it reads and discards the peer's input until its EOF before the socket
+/// is released (bounded by <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB; running out is the connection's
+/// <see cref="Error"/>), so input nobody read never turns the close into a reset. <see cref="Closed"/> completes then.
 /// </para>
 /// </remarks>
 public sealed class StreamConnection : IAsyncDisposable, IDisposable
@@ -147,9 +152,16 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     public void Abort() => _core.Abort();
 
     /// <summary>
-    /// Closes gracefully: sends what is buffered, closes, and completes when the socket is released. A peer that does not
-    /// read for <see cref="ConnectionOptions.CloseTimeout"/> (30 s) is aborted. Never throws; idempotent.
+    /// Closes gracefully: sends what is buffered, shuts the send side down (FIN; on TLS close_notify first), reads and
+    /// discards input until the peer's EOF (a lingering close: unread input would otherwise make the kernel reset the
+    /// connection and destroy what the peer has not read yet), and completes when the socket is released. Never throws;
+    /// idempotent.
     /// </summary>
+    /// <remarks>
+    /// The whole close is bounded by <see cref="ConnectionOptions.CloseTimeout"/> (30 s): a peer that does not read, or
+    /// does not end its side, is then reset and <see cref="Error"/> is a <see cref="TimeoutException"/> saying so (a peer
+    /// that sends more than 1 MiB after the close is reset with an <see cref="IOException"/>). See ADR 0011.
+    /// </remarks>
     /// <returns>A task that completes when the connection is closed.</returns>
     public async ValueTask DisposeAsync()
     {
@@ -170,9 +182,10 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
         Writer.Close();
         if (!_core.IsClosed)
         {
-            var deadline = _options.Scheduler.Schedule(_core, _options.CloseTimeout, static (_, transport) =>
+            var deadline = _options.Scheduler.Schedule(this, _options.CloseTimeout, static (_, connection) =>
             {
-                transport.Abort();
+                // Not silent: the peer may not have everything we sent (it did not read, or did not end its side).
+                connection._core.Fail(LingeringClose.CreateTimeoutError(connection._options.CloseTimeout));
                 return System.Reactive.Disposables.Disposable.Empty;
             });
             _core.Closed.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), deadline, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

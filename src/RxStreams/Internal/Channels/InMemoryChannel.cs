@@ -12,8 +12,9 @@ namespace RxStreams.Internal;
 /// Mapping of socket events: <see cref="ShutdownSendAsync"/> is a FIN (the peer reads the end after what was sent);
 /// a graceful <see cref="Close"/> is a FIN and drops our inbound queue (the peer's later sends fail with a reset, as
 /// writing to a closed socket does); an abortive one is an RST (the peer reads what was already queued, then
-/// <see cref="SocketError.ConnectionReset"/>). One difference from TCP: closing with unread inbound bytes sends a FIN,
-/// not an RST.
+/// <see cref="SocketError.ConnectionReset"/>). Closing with unread inbound bytes sends a FIN, not an RST, which is what a
+/// socket's lingering close achieves too (ADR 0011); unlike a socket, the close completes at once instead of waiting for
+/// the peer's EOF (there is no kernel buffer whose reset could destroy data the peer has not read).
 /// </remarks>
 internal sealed class InMemoryChannel(InMemoryPipe inbound, IInMemoryOutlet outbound, EndPoint localEndPoint, EndPoint remoteEndPoint)
     : IByteChannel

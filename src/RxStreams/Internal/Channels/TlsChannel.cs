@@ -169,7 +169,8 @@ internal sealed class TlsChannel : IByteChannel
 
     /// <summary>
     /// Graceful: close_notify (if not sent yet), then the inner channel is released; bounded by the connection's close
-    /// timeout (a peer that never reads cannot keep the connection). Abort: released at once.
+    /// timeout (a peer that never reads cannot keep the connection). Abort: released at once. Over a socket the core
+    /// lingers first (<see cref="LingeringClose"/>: close_notify, FIN, drain), so by then close_notify is sent already.
     /// </summary>
     public void Close(bool abort)
     {

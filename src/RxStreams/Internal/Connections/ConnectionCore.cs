@@ -10,11 +10,19 @@ namespace RxStreams.Internal;
 /// <remarks>
 /// <para>Lifetime states (one-way):</para>
 /// <code>
-/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes
+/// Open ──Close()────────────► Closed   graceful: the writer has flushed; FIN sent; wait_closed completes once released
 ///   │ ──both directions done─► Closed   peer EOF seen by the reader and our write side shut down
 ///   │ ──Abort()─────────────► Closed   RST; buffered data discarded; wait_closed completes
 ///   └ ──Fail(error)─────────► Closed   I/O error or handler fault; wait_closed and drain raise the error
 /// </code>
+/// <para>
+/// A graceful close over a socket lingers (<see cref="LingeringClose"/>, ADR 0011), whatever channel runs over the socket
+/// (TLS included): the connection is closed for its user at once (<see cref="IsClosed"/>, writes refused, the reader at
+/// EOF), but the channel is released, and <see cref="Closed"/> completes, only once the peer's EOF was read (input after
+/// the close is discarded) or a bound ran out (then the connection's error says so). An abort while lingering cuts it
+/// short with a reset. A channel without a socket (in memory) has no kernel buffer whose reset could destroy what the
+/// peer has not read, so it is released at once.
+/// </para>
 /// <para>
 /// <b>Errors are sorted here, once.</b> A channel raises whatever its medium raised; a receive that fails because we
 /// closed the channel ourselves is the end of the input, not an error (Kestrel's "connection abort" rule), so a local
@@ -43,6 +51,9 @@ internal sealed class ConnectionCore : ByteSource
     private int _closeRequestedFlag;
     private long _openedAt; // for the connection-duration metric
     private int _started;
+    private static readonly object NoError = new();
+    private LingeringClose? _linger; // set when a graceful close starts lingering
+    private object? _lingerCut; // an abort that came while the graceful close lingers: its error, or NoError
 
     public ConnectionCore(IByteChannel channel, StreamConnection connection, IConnectionOwner? owner)
     {
@@ -63,13 +74,13 @@ internal sealed class ConnectionCore : ByteSource
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
-    /// <summary>Whether the channel has been released.</summary>
+    /// <summary>Whether the connection is closed for its user (a graceful close may still linger until the channel is released: see <see cref="Closed"/>).</summary>
     public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
 
     /// <summary>The error that ended the connection, if one did.</summary>
     public Exception? TerminalError => Volatile.Read(ref _terminalError);
 
-    /// <summary>Completes (never faults) once the connection is closed, whatever the reason.</summary>
+    /// <summary>Completes (never faults) once the connection is closed and its channel released, whatever the reason.</summary>
     public Task Closed => _closed.Task;
 
     /// <summary>
@@ -283,12 +294,44 @@ internal sealed class ConnectionCore : ByteSource
         throw TerminalError ?? terminal;
     }
 
+    /// <summary>The lingering close is over: the channel is released (reset when it gave up or was cut), then the connection is.</summary>
+    /// <param name="channel">The channel it drained.</param>
+    /// <param name="reset">Whether to release it with a reset.</param>
+    /// <param name="error">Why it gave up, if it did: the connection's error unless it already has one.</param>
+    public void OnLingerEnded(IByteChannel channel, bool reset, Exception? error)
+    {
+        CloseChannel(channel, reset);
+        if (error is not null)
+        {
+            Interlocked.CompareExchange(ref _terminalError, error, null);
+        }
+
+        Released();
+    }
+
+    private static void CloseChannel(IByteChannel channel, bool abort)
+    {
+        try
+        {
+            channel.Close(abort);
+        }
+        catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException or IOException)
+        {
+            // The channel is already gone: nothing more to release.
+        }
+    }
+
     private void Terminate(bool abort, Exception? error)
     {
         // Only the call that closes decides how the connection ended: a send failing because we aborted it, or an
         // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
+            if (abort)
+            {
+                RequestLingerCut(error); // the one exception: an abort cuts a lingering close short
+            }
+
             return;
         }
 
@@ -298,21 +341,47 @@ internal sealed class ConnectionCore : ByteSource
         }
 
         _closing = true;
+        var channel = _channel;
+        bool linger = !abort && channel.Socket is not null;
+        if (!linger)
+        {
+            CloseChannel(channel, abort);
+        }
+
+        _connection.OnCoreClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
+        if (!linger)
+        {
+            Released();
+            return;
+        }
+
+        // Graceful over a socket: our FIN (on TLS close_notify first), then input is discarded until the peer's EOF, so
+        // unread input never turns the close into a reset that destroys what the peer has not read yet.
+        var options = _connection.Options;
+        var lingering = new LingeringClose(this, channel, options.CloseTimeout);
+        Interlocked.Exchange(ref _linger, lingering); // a full fence: an abort racing this start sees the linger, or we see its cut
+        lingering.Start(options.Scheduler);
+        if (Volatile.Read(ref _lingerCut) is { } cut)
+        {
+            lingering.Cut(cut as Exception); // an abort came while the linger was starting
+        }
+    }
+
+    private void RequestLingerCut(Exception? error)
+    {
+        // Recorded first, so that a linger still starting (Terminate above) sees it; then passed on to one already running.
+        Interlocked.CompareExchange(ref _lingerCut, error ?? NoError, null);
+        Volatile.Read(ref _linger)?.Cut(error);
+    }
+
+    /// <summary>The channel is released: the close is counted, <see cref="Closed"/> completes, the owner is told.</summary>
+    private void Released()
+    {
         if (Volatile.Read(ref _started) != 0)
         {
             Metrics.ConnectionClosed(_channel.NetworkTransport, _openedAt);
         }
 
-        try
-        {
-            _channel.Close(abort);
-        }
-        catch (Exception closeError) when (closeError is SocketException or ObjectDisposedException or IOException)
-        {
-            // The channel is already gone: nothing more to release.
-        }
-
-        _connection.OnCoreClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
         _closed.Complete();
         _owner?.OnClosed(_connection);
     }

@@ -1,0 +1,284 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using NUnit.Framework;
+using RxStreams.Tests.Tls;
+
+namespace RxStreams.Tests.Sockets;
+
+/// <summary>
+/// A graceful close loses nothing (issue 11, item 1): bytes the peer sent and nobody read must not turn our close into a
+/// reset that throws away what we wrote before it. The close lingers: FIN, then input is read and discarded until the
+/// peer's EOF, bounded in time (<see cref="ConnectionOptions.CloseTimeout"/>) and bytes, and running out of either bound
+/// is the connection's error, never silent.
+/// </summary>
+[TestFixture]
+public sealed class GracefulCloseTests
+{
+    private const int PayloadSize = 4 * 1024 * 1024;
+    private const int HeldBackTail = 64 * 1024;
+    private static readonly byte[] Payload = Loopback.Pattern(PayloadSize, seed: 11);
+
+    private DirectoryInfo? _directory;
+
+    [TearDown]
+    public void DeleteDirectory()
+    {
+        _directory?.Delete(recursive: true);
+        _directory = null;
+    }
+
+    [Test]
+    public async Task WriterClose_WithTheGreetingUnread_PeerReadsEveryByteThenEof_OverTcp()
+    {
+        var closeBegun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closedCleanly = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await Streams.StartServerAsync(
+            async (_, writer) =>
+            {
+                writer.Write(Payload); // the greeting is never read: it stays in our socket's receive buffer
+                writer.Close();
+                await SignalWhenCloseBegunAsync(writer, closeBegun);
+                try
+                {
+                    await writer.WaitClosedAsync();
+                    closedCleanly.TrySetResult(null);
+                }
+                catch (Exception error)
+                {
+                    closedCleanly.TrySetResult(error);
+                }
+            },
+            "127.0.0.1",
+            0);
+        await using var guard = Loopback.Guard(server);
+
+        using var peer = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, server.Port()));
+        await peer.SendAllAsync("hello, nobody reads this\n");
+        var received = await ReadHoldingBackTheTailAsync(buffer => peer.ReceiveAsync(buffer, SocketFlags.None), closeBegun.Task);
+        Assert.That(received, Is.EqualTo(Payload), "every byte written before Close(), then EOF (a reset would have thrown)");
+
+        peer.Shutdown(SocketShutdown.Send); // our EOF ends the server's lingering close
+        Assert.That(await closedCleanly.Task.Within(), Is.Null, "WaitClosedAsync succeeds once the peer ended its side");
+    }
+
+    [Test]
+    public async Task HandlerReturns_WithTheGreetingUnread_PeerReadsEveryByteThenEof_OverUnixSocket()
+    {
+        _directory = Directory.CreateTempSubdirectory("rxs-");
+        var path = Path.Combine(_directory.FullName, "linger.sock");
+        var closeBegun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await Streams.StartUnixServerAsync(
+            (reader, writer) =>
+            {
+                writer.Write(Payload);
+                _ = SignalWhenCloseBegunAsync(writer, closeBegun);
+                return Task.CompletedTask; // the server closes the connection gracefully when its handler returns
+            },
+            path);
+        await using var guard = Loopback.Guard(server);
+
+        using var peer = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await peer.ConnectAsync(new UnixDomainSocketEndPoint(path)).WaitAsync(Loopback.Timeout);
+        await peer.SendAllAsync("hello, nobody reads this\n");
+        var received = await ReadHoldingBackTheTailAsync(buffer => peer.ReceiveAsync(buffer, SocketFlags.None), closeBegun.Task);
+        Assert.That(received, Is.EqualTo(Payload), "every byte written before the handler returned, then EOF");
+    }
+
+    [Test]
+    public async Task ServerCloses_WithTheGreetingUnread_PeerReadsEveryByteThenCloseNotify_OverTls13()
+    {
+        var closeBegun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await Streams.StartServerAsync(
+            async (reader, writer) =>
+            {
+                writer.Write(Payload);
+                writer.Close();
+                await SignalWhenCloseBegunAsync(writer, closeBegun);
+                await writer.WaitClosedAsync();
+            },
+            "127.0.0.1",
+            0,
+            new ServerOptions { Tls = TestCertificates.ServerOptions() });
+        await using var guard = Loopback.Guard(server);
+
+        using var socket = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, server.Port()));
+        await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 leaf && IssuedByTheTestCa(leaf),
+        }).WaitAsync(Loopback.Timeout);
+        Assert.That(ssl.SslProtocol, Is.EqualTo(SslProtocols.Tls13));
+        await ssl.WriteAsync(Loopback.Bytes("hello, nobody reads this\n")).AsTask().WaitAsync(Loopback.Timeout);
+        var received = await ReadHoldingBackTheTailAsync(buffer => ssl.ReadAsync(buffer), closeBegun.Task); // close_notify is the EOF
+        Assert.That(received, Is.EqualTo(Payload), "every byte written before Close(), then close_notify");
+    }
+
+    [Test]
+    public async Task ClientDisposeAsync_WithTheServersGreetingUnread_ServerReadsEveryByteThenEof()
+    {
+        using var listener = Loopback.Listen();
+        var accepting = listener.AcceptAsync();
+        var connection = await Streams.OpenConnectionAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port).Within();
+        using var peer = await accepting.Within();
+        await peer.SendAllAsync("220 welcome, nobody reads this\r\n");
+
+        connection.Writer.Write(Payload);
+        var disposing = connection.DisposeAsync().AsTask(); // completes only after the lingering close
+        var closeBegun = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = SignalWhenCloseBegunAsync(connection.Writer, closeBegun);
+        var received = await ReadHoldingBackTheTailAsync(buffer => peer.ReceiveAsync(buffer, SocketFlags.None), closeBegun.Task);
+        Assert.That(received, Is.EqualTo(Payload), "every byte written before DisposeAsync, then EOF");
+
+        peer.Shutdown(SocketShutdown.Send);
+        await disposing.Within();
+        Assert.That(connection.Error, Is.Null);
+    }
+
+    [Test]
+    public async Task PeerThatNeverEndsItsSide_CloseTimeoutRunsOut_ReportedAsTheConnectionsError()
+    {
+        var scheduler = new AnnouncingTestScheduler();
+        var closeTimeout = TimeSpan.FromSeconds(5);
+        using var listener = Loopback.Listen();
+        var accepting = listener.AcceptAsync();
+        var connection = await Streams.OpenConnectionAsync(
+            "127.0.0.1",
+            ((IPEndPoint)listener.LocalEndPoint!).Port,
+            new ConnectionOptions { Scheduler = scheduler, CloseTimeout = closeTimeout }).Within();
+        using var peer = await accepting.Within();
+        await peer.SendAllAsync("greeting nobody reads\n");
+
+        connection.Writer.Write(Loopback.Bytes("bye\n"));
+        connection.Writer.Close(); // the peer reads this but never sends its EOF
+        Assert.That(Loopback.Text(await peer.ReceiveExactlyAsync(4)), Is.EqualTo("bye\n"));
+        Assert.That(await scheduler.FirstTimer.Within(), Is.EqualTo(closeTimeout), "the linger is bounded by CloseTimeout");
+        Assert.That(connection.Closed.IsCompleted, Is.False, "still lingering: the peer has not ended its side");
+
+        scheduler.AdvanceBy(closeTimeout);
+        var error = Assert.ThrowsAsync<TimeoutException>(() => connection.Writer.WaitClosedAsync().Within());
+        Assert.That(error!.Message, Does.Contain("CloseTimeout"));
+        Assert.That(connection.Error, Is.SameAs(error));
+    }
+
+    [Test]
+    public async Task PeerThatKeepsSendingAfterOurClose_ByteBoundRunsOut_ReportedAsTheConnectionsError()
+    {
+        using var listener = Loopback.Listen();
+        var accepting = listener.AcceptAsync();
+        var connection = await Streams.OpenConnectionAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port).Within();
+        using var peer = await accepting.Within();
+
+        connection.Writer.Close();
+        Assert.That(await peer.ReceiveToEndAsync(), Is.Empty, "our FIN");
+
+        // Far more than the linger discards, and no EOF: the close gives up with an error rather than read forever.
+        var flood = new byte[64 * 1024];
+        var flooding = Task.Run(async () =>
+        {
+            try
+            {
+                for (int i = 0; i < 64 && !connection.Closed.IsCompleted; i++)
+                {
+                    await peer.SendAllAsync(flood);
+                }
+            }
+            catch (SocketException)
+            {
+                // The reset that ends the linger: expected.
+            }
+        });
+
+        var error = Assert.ThrowsAsync<IOException>(() => connection.Writer.WaitClosedAsync().Within());
+        Assert.That(error!.Message, Does.Contain("discard"));
+        await flooding.Within();
+    }
+
+    [Test]
+    public async Task Abort_WhileLingering_ResetsAtOnce_WithoutAnError()
+    {
+        using var listener = Loopback.Listen();
+        var accepting = listener.AcceptAsync();
+        var connection = await Streams.OpenConnectionAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port).Within();
+        using var peer = await accepting.Within();
+        await peer.SendAllAsync("greeting nobody reads\n");
+
+        connection.Writer.Close();
+        Assert.That(await peer.ReceiveToEndAsync(), Is.Empty, "our FIN");
+        Assert.That(connection.Closed.IsCompleted, Is.False, "lingering until the peer's EOF");
+
+        connection.Abort();
+        await connection.Closed.Within();
+        Assert.That(connection.Error, Is.Null, "an abort asked for is not an error");
+    }
+
+    /// <summary>
+    /// Reads all but the last <see cref="HeldBackTail"/> bytes, waits until <paramref name="closeBegun"/> (the writer has
+    /// handed its last byte to the kernel and closed), then reads the rest to the EOF. The tail is small enough for the
+    /// kernel's buffers to hold whole, so the close always happens while the peer still has unread bytes: a reset then
+    /// destroys them, which is what the test catches.
+    /// </summary>
+    private static async Task<byte[]> ReadHoldingBackTheTailAsync(Func<Memory<byte>, ValueTask<int>> receive, Task closeBegun)
+    {
+        var received = new byte[PayloadSize + 1];
+        int have = 0;
+        while (have < PayloadSize - HeldBackTail)
+        {
+            int n = await receive(received.AsMemory(have, PayloadSize - HeldBackTail - have)).AsTask().WaitAsync(Loopback.Timeout);
+            if (n == 0)
+            {
+                return received[..have];
+            }
+
+            have += n;
+        }
+
+        await closeBegun.Within();
+        while (have < received.Length)
+        {
+            int n = await receive(received.AsMemory(have)).AsTask().WaitAsync(Loopback.Timeout); // a reset throws here
+            if (n == 0)
+            {
+                return received[..have];
+            }
+
+            have += n;
+        }
+
+        throw new InvalidOperationException("More bytes than were written arrived.");
+    }
+
+    /// <summary>
+    /// Signals once the writer's connection has begun closing: every byte is with the kernel. Nothing announces that moment,
+    /// so this polls a state flag (bounded; the outcome does not depend on how soon the poll sees it).
+    /// </summary>
+    private static async Task SignalWhenCloseBegunAsync(ConnectionWriter writer, TaskCompletionSource closeBegun)
+    {
+        var deadline = DateTime.UtcNow + Loopback.Timeout;
+        while (!writer.Core.IsClosed)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                closeBegun.TrySetException(new TimeoutException("The writer did not begin its close."));
+                return;
+            }
+
+            await Task.Delay(5);
+        }
+
+        closeBegun.TrySetResult();
+    }
+
+    private static bool IssuedByTheTestCa(X509Certificate2 leaf)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(TestCertificates.Ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(leaf);
+    }
+}
