@@ -93,22 +93,23 @@ public partial class ConnectionOptions
     /// How long a graceful close may take before it gives up and resets the connection (30 s by default, asyncio's
     /// <c>ssl_shutdown_timeout</c>): <see cref="StreamConnection.DisposeAsync"/> (and a server handler that returns)
     /// waits this long for buffered data to reach a peer that does not read, and every graceful close
-    /// (<see cref="ConnectionWriter.Close"/>, <see cref="StreamServer.CloseClients"/>, TLS included) lingers at most this
-    /// long for the peer's EOF once our FIN is sent.
+    /// (<see cref="ConnectionWriter.Close"/>, <see cref="StreamServer.CloseClients"/>, TLS included) lets its socket
+    /// linger at most this long for the peer's EOF once our FIN is sent.
     /// </summary>
     /// <remarks>
     /// <para>
     /// The lingering close (ADR 0011): after the last byte is handed to the operating system, the send side is shut down
-    /// (FIN; on TLS close_notify first), then input is read and discarded until the peer's EOF, and only then is the
-    /// socket released and <see cref="ConnectionWriter.WaitClosedAsync"/> completed. Closing a socket with unread input
-    /// makes the kernel send a reset, which destroys what the peer has received and not yet read; lingering avoids it.
-    /// At most 1 MiB is discarded.
+    /// (FIN; on TLS close_notify first); the connection is then closed, as in asyncio, but its socket stays open in the
+    /// background, reading and discarding input until the peer's EOF. Closing a socket with unread input makes the
+    /// kernel send a reset, which destroys what the peer has not read yet; lingering avoids it. At most 1 MiB is
+    /// discarded. (A reader waiting in a receive when the close starts has left nothing unread: the socket is then
+    /// released at once, which gives that reader its EOF.)
     /// </para>
     /// <para>
-    /// When a bound runs out the connection is reset and the close is not silent: <see cref="StreamConnection.Error"/>
-    /// is a <see cref="TimeoutException"/> (this timeout) or an <see cref="IOException"/> (more than 1 MiB arrived after
-    /// the close), and <see cref="ConnectionWriter.WaitClosedAsync"/> raises it. An abort (<see cref="ConnectionWriter.Abort"/>,
-    /// a server's grace period running out) still resets at once, without an error.
+    /// When a bound runs out the socket is reset and the close is not silent: <see cref="StreamConnection.Error"/> becomes
+    /// a <see cref="TimeoutException"/> (this timeout) or an <see cref="IOException"/> (more than 1 MiB arrived after the
+    /// close), set before the reset is sent. An abort (<see cref="ConnectionWriter.Abort"/>, a server's grace period
+    /// running out) still resets at once, without an error; after the close it does nothing.
     /// </para>
     /// </remarks>
     public TimeSpan CloseTimeout { get; set; } = DefaultCloseTimeout;

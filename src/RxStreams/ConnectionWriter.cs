@@ -404,13 +404,12 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <see cref="WaitClosedAsync"/> to know when it is closed. Idempotent. Bytes already received stay readable.
     /// </summary>
     /// <remarks>
-    /// Once everything is handed to the operating system the send side is shut down (FIN; on TLS close_notify first),
-    /// then the close lingers: input is read and discarded until the peer's EOF, and only then is the socket released
-    /// (closing it with unread input would make the kernel reset the connection and destroy what the peer has not read
-    /// yet). The reader is at EOF from the start of the close. The linger is bounded by
-    /// <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB of discarded input; when either runs out the connection is
-    /// reset and <see cref="WaitClosedAsync"/> raises the error (<see cref="TimeoutException"/> or
-    /// <see cref="IOException"/>). See ADR 0011.
+    /// Once everything is handed to the operating system the send side is shut down (FIN; on TLS close_notify first) and
+    /// the connection is closed; its socket lingers in the background, reading and discarding input until the peer's EOF,
+    /// and only then is released (closing it with unread input would make the kernel reset the connection and destroy what
+    /// the peer has not read yet). The linger is bounded by <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB of
+    /// discarded input; when either runs out the socket is reset and <see cref="StreamConnection.Error"/> says so
+    /// (<see cref="TimeoutException"/> or <see cref="IOException"/>). See ADR 0011.
     /// </remarks>
     public void Close()
     {
@@ -444,11 +443,10 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     public void Abort() => _core.Abort();
 
     /// <summary>
-    /// asyncio's <c>wait_closed()</c>: completes once the connection is closed and its socket released; after a graceful
-    /// <see cref="Close"/> that is when the peer ended its side (see <see cref="Close"/>). Raises the
-    /// <see cref="IOException"/> that ended it if it was lost (for example reset by the peer), or the
-    /// <see cref="TimeoutException"/> of a close that ran out of <see cref="ConnectionOptions.CloseTimeout"/>.
-    /// Cancelling one wait does not affect any other.
+    /// asyncio's <c>wait_closed()</c>: completes once the connection is closed (not waiting for the socket's linger, see
+    /// <see cref="Close"/>). Raises the <see cref="IOException"/> that ended it if it was lost (for example reset by the
+    /// peer), or the <see cref="TimeoutException"/> of a <see cref="StreamConnection.DisposeAsync"/> whose flush ran out of
+    /// <see cref="ConnectionOptions.CloseTimeout"/>. Cancelling one wait does not affect any other.
     /// </summary>
     /// <param name="cancellationToken">Cancels this wait only.</param>
     /// <returns>A task that completes when the connection is closed.</returns>

@@ -18,9 +18,10 @@ namespace RxStreams;
 /// leaves it open (half-closed) so the reply can still be written, as in asyncio.
 /// </para>
 /// <para>
-/// A graceful close loses nothing: after our FIN it reads and discards the peer's input until its EOF before the socket
-/// is released (bounded by <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB; running out is the connection's
-/// <see cref="Error"/>), so input nobody read never turns the close into a reset. <see cref="Closed"/> completes then.
+/// A graceful close loses nothing: after our FIN the socket lingers in the background, reading and discarding the peer's
+/// input until its EOF before it is released (bounded by <see cref="ConnectionOptions.CloseTimeout"/> and 1 MiB; running
+/// out becomes the connection's <see cref="Error"/>), so input nobody read never turns the close into a reset.
+/// <see cref="Closed"/> does not wait for the linger, as asyncio's <c>wait_closed()</c> does not.
 /// </para>
 /// </remarks>
 public sealed class StreamConnection : IAsyncDisposable, IDisposable
@@ -152,15 +153,15 @@ public sealed class StreamConnection : IAsyncDisposable, IDisposable
     public void Abort() => _core.Abort();
 
     /// <summary>
-    /// Closes gracefully: sends what is buffered, shuts the send side down (FIN; on TLS close_notify first), reads and
-    /// discards input until the peer's EOF (a lingering close: unread input would otherwise make the kernel reset the
-    /// connection and destroy what the peer has not read yet), and completes when the socket is released. Never throws;
-    /// idempotent.
+    /// Closes gracefully: sends what is buffered, shuts the send side down (FIN; on TLS close_notify first), and completes
+    /// when the connection is closed. The socket then lingers in the background, reading and discarding input until the
+    /// peer's EOF (unread input would otherwise make the kernel reset the connection and destroy what the peer has not
+    /// read yet). Never throws; idempotent.
     /// </summary>
     /// <remarks>
-    /// The whole close is bounded by <see cref="ConnectionOptions.CloseTimeout"/> (30 s): a peer that does not read, or
-    /// does not end its side, is then reset and <see cref="Error"/> is a <see cref="TimeoutException"/> saying so (a peer
-    /// that sends more than 1 MiB after the close is reset with an <see cref="IOException"/>). See ADR 0011.
+    /// Sending is bounded by <see cref="ConnectionOptions.CloseTimeout"/> (30 s): a peer that does not read is then reset
+    /// and <see cref="Error"/> is a <see cref="TimeoutException"/> saying so. The linger has the same bound (and 1 MiB);
+    /// running out sets <see cref="Error"/> too. See ADR 0011.
     /// </remarks>
     /// <returns>A task that completes when the connection is closed.</returns>
     public async ValueTask DisposeAsync()

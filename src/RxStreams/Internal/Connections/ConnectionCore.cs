@@ -17,11 +17,11 @@ namespace RxStreams.Internal;
 /// </code>
 /// <para>
 /// A graceful close over a socket lingers (<see cref="LingeringClose"/>, ADR 0011), whatever channel runs over the socket
-/// (TLS included): the connection is closed for its user at once (<see cref="IsClosed"/>, writes refused, the reader at
-/// EOF), but the channel is released, and <see cref="Closed"/> completes, only once the peer's EOF was read (input after
-/// the close is discarded) or a bound ran out (then the connection's error says so). An abort while lingering cuts it
-/// short with a reset. A channel without a socket (in memory) has no kernel buffer whose reset could destroy what the
-/// peer has not read, so it is released at once.
+/// (TLS included): the connection is closed at once, as in asyncio (<see cref="Closed"/> completes, writes are refused,
+/// the reader is at EOF, its owner forgets it), but the channel stays open in the background, reading and discarding
+/// input until the peer's EOF, so unread input never turns the close into a reset. A bound running out sets
+/// <see cref="TerminalError"/> afterwards. A channel without a socket (in memory) has no kernel buffer whose reset could
+/// destroy what the peer has not read, so it is released at once.
 /// </para>
 /// <para>
 /// <b>Errors are sorted here, once.</b> A channel raises whatever its medium raised; a receive that fails because we
@@ -51,9 +51,7 @@ internal sealed class ConnectionCore : ByteSource
     private int _closeRequestedFlag;
     private long _openedAt; // for the connection-duration metric
     private int _started;
-    private static readonly object NoError = new();
-    private LingeringClose? _linger; // set when a graceful close starts lingering
-    private object? _lingerCut; // an abort that came while the graceful close lingers: its error, or NoError
+    private int _readerWaiting; // a wait was started and no receive followed yet: the reader waits on the channel
 
     public ConnectionCore(IByteChannel channel, StreamConnection connection, IConnectionOwner? owner)
     {
@@ -74,13 +72,13 @@ internal sealed class ConnectionCore : ByteSource
     /// <summary>asyncio's <c>is_closing()</c>: close requested, aborted or failed.</summary>
     public bool IsClosing => _closing || IsClosed;
 
-    /// <summary>Whether the connection is closed for its user (a graceful close may still linger until the channel is released: see <see cref="Closed"/>).</summary>
+    /// <summary>Whether the connection is closed (after a graceful close its channel may still linger in the background).</summary>
     public bool IsClosed => Volatile.Read(ref _closedFlag) != 0;
 
     /// <summary>The error that ended the connection, if one did.</summary>
     public Exception? TerminalError => Volatile.Read(ref _terminalError);
 
-    /// <summary>Completes (never faults) once the connection is closed and its channel released, whatever the reason.</summary>
+    /// <summary>Completes (never faults) once the connection is closed, whatever the reason (a lingering channel does not hold it back).</summary>
     public Task Closed => _closed.Task;
 
     /// <summary>
@@ -161,6 +159,11 @@ internal sealed class ConnectionCore : ByteSource
             return EndOfInputOrThrow(waitError);
         }
 
+        if (_readerWaiting != 0)
+        {
+            _readerWaiting = 0;
+        }
+
         int received;
         try
         {
@@ -179,7 +182,16 @@ internal sealed class ConnectionCore : ByteSource
         return received;
     }
 
-    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken) => _channel.WaitAsync(cancellationToken);
+    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _readerWaiting, 1); // a full fence: a close racing this wait sees it, or we see the close
+        if (IsClosed)
+        {
+            return new ValueTask<int>(0); // closed: the next TryReceive reports the end; no wait on a lingering channel
+        }
+
+        return _channel.WaitAsync(cancellationToken);
+    }
 
     public override void OnWaitFailed(Exception error) => Volatile.Write(ref _waitError, error);
 
@@ -294,19 +306,22 @@ internal sealed class ConnectionCore : ByteSource
         throw TerminalError ?? terminal;
     }
 
-    /// <summary>The lingering close is over: the channel is released (reset when it gave up or was cut), then the connection is.</summary>
-    /// <param name="channel">The channel it drained.</param>
+    /// <summary>
+    /// The lingering close is over: why it gave up, if it did, becomes the connection's error (the close completed
+    /// already, so it is reported there, and raised by whatever reads or waits afterwards) before the peer can see the
+    /// reset; then the channel is released.
+    /// </summary>
+    /// <param name="channel">The channel that lingered.</param>
     /// <param name="reset">Whether to release it with a reset.</param>
-    /// <param name="error">Why it gave up, if it did: the connection's error unless it already has one.</param>
+    /// <param name="error">Why it gave up, if it did.</param>
     public void OnLingerEnded(IByteChannel channel, bool reset, Exception? error)
     {
-        CloseChannel(channel, reset);
         if (error is not null)
         {
             Interlocked.CompareExchange(ref _terminalError, error, null);
         }
 
-        Released();
+        CloseChannel(channel, reset);
     }
 
     private static void CloseChannel(IByteChannel channel, bool abort)
@@ -327,12 +342,7 @@ internal sealed class ConnectionCore : ByteSource
         // error arriving after a clean close, must not turn that close into an error afterwards.
         if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
         {
-            if (abort)
-            {
-                RequestLingerCut(error); // the one exception: an abort cuts a lingering close short
-            }
-
-            return;
+            return; // an abort after a graceful close does nothing (asyncio): the channel's linger goes on, bounded
         }
 
         if (error is not null)
@@ -349,32 +359,20 @@ internal sealed class ConnectionCore : ByteSource
         }
 
         _connection.OnCoreClosed(abort ? (TerminalError ?? ThrowHelper.CreateConnectionAborted()) : TerminalError);
-        if (!linger)
+        Released();
+        if (linger)
         {
-            Released();
-            return;
-        }
-
-        // Graceful over a socket: our FIN (on TLS close_notify first), then input is discarded until the peer's EOF, so
-        // unread input never turns the close into a reset that destroys what the peer has not read yet.
-        var options = _connection.Options;
-        var lingering = new LingeringClose(this, channel, options.CloseTimeout);
-        Interlocked.Exchange(ref _linger, lingering); // a full fence: an abort racing this start sees the linger, or we see its cut
-        lingering.Start(options.Scheduler);
-        if (Volatile.Read(ref _lingerCut) is { } cut)
-        {
-            lingering.Cut(cut as Exception); // an abort came while the linger was starting
+            // Graceful over a socket: our FIN (on TLS close_notify first), then, in the background, input is discarded
+            // until the peer's EOF, so unread input never turns the close into a reset that destroys what the peer has not
+            // read yet. A reader waiting in a receive has taken everything the channel held and expects its EOF now: it can
+            // only be woken by the release, so then only the send-side shutdown is awaited (ADR 0011).
+            var options = _connection.Options;
+            bool drain = Volatile.Read(ref _readerWaiting) == 0;
+            new LingeringClose(this, channel, options.CloseTimeout, drain).Start(options.Scheduler);
         }
     }
 
-    private void RequestLingerCut(Exception? error)
-    {
-        // Recorded first, so that a linger still starting (Terminate above) sees it; then passed on to one already running.
-        Interlocked.CompareExchange(ref _lingerCut, error ?? NoError, null);
-        Volatile.Read(ref _linger)?.Cut(error);
-    }
-
-    /// <summary>The channel is released: the close is counted, <see cref="Closed"/> completes, the owner is told.</summary>
+    /// <summary>The connection is closed: the close is counted, <see cref="Closed"/> completes, the owner is told.</summary>
     private void Released()
     {
         if (Volatile.Read(ref _started) != 0)

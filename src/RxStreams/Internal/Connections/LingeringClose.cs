@@ -7,8 +7,8 @@ namespace RxStreams.Internal;
 /// <summary>
 /// The end of a graceful close over a socket, a "lingering close" (nginx's <c>lingering_close</c>, Kestrel's drain): once
 /// our send side is shut down (FIN; on TLS close_notify first), input is read and discarded until the peer's EOF, and
-/// only then is the channel released (ADR 0011). The <see cref="ConnectionCore"/> runs it over whatever channel the
-/// connection has now: a socket, or TLS over one.
+/// only then is the channel released (ADR 0011). The <see cref="ConnectionCore"/> runs it in the background, after the
+/// connection is closed for its user, over whatever channel the connection has now: a socket, or TLS over one.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -22,7 +22,7 @@ namespace RxStreams.Internal;
 /// Bounds: the linger ends with an error and a reset when it lasts longer than <see cref="ConnectionOptions.CloseTimeout"/>
 /// (a <see cref="TimeoutException"/>) or when the peer sends more than <see cref="MaxDiscardedBytes"/> after the close
 /// (an <see cref="IOException"/>): the peer may then not have received everything, and the connection says so. A reset
-/// from the peer ends it without an error (the peer chose to drop the connection), as does an abort asked for locally.
+/// from the peer ends it without an error (the peer chose to drop the connection).
 /// </para>
 /// <para>
 /// Cost: waits are the channel's own zero-byte waits (no buffer held while the peer is quiet); bytes are received into a
@@ -38,15 +38,24 @@ internal sealed class LingeringClose
     private readonly ConnectionCore _core;
     private readonly IByteChannel _channel;
     private readonly TimeSpan _timeout;
+    private readonly bool _drain;
     private ReadBuffer _discard;
     private IDisposable? _deadline;
     private int _ended;
 
-    public LingeringClose(ConnectionCore core, IByteChannel channel, TimeSpan timeout)
+    /// <param name="core">The connection whose channel lingers.</param>
+    /// <param name="channel">The channel.</param>
+    /// <param name="timeout">The bound in time.</param>
+    /// <param name="drain">
+    /// Whether to drain until the peer's EOF; without, the channel is released once the send side is shut down (a reader
+    /// waiting in a receive holds nothing unread and can only be woken by the release).
+    /// </param>
+    public LingeringClose(ConnectionCore core, IByteChannel channel, TimeSpan timeout, bool drain)
     {
         _core = core;
         _channel = channel;
         _timeout = timeout;
+        _drain = drain;
     }
 
     /// <summary>Starts the deadline, then the drain once the send side is shut down (TLS: close_notify and FIN).</summary>
@@ -57,16 +66,8 @@ internal sealed class LingeringClose
             self.End(reset: true, CreateTimeoutError(self._timeout));
             return Disposable.Empty;
         });
-        if (Volatile.Read(ref _ended) != 0)
-        {
-            _deadline.Dispose(); // cut while the deadline was being scheduled
-        }
-
         _ = DrainAsync();
     }
-
-    /// <summary>An abort (or a failure) while lingering: reset now; <paramref name="error"/>, if any, becomes the connection's error.</summary>
-    public void Cut(Exception? error) => End(reset: true, error);
 
     /// <summary>The error of a graceful close that ran out of <see cref="ConnectionOptions.CloseTimeout"/>.</summary>
     public static TimeoutException CreateTimeoutError(TimeSpan timeout) =>
@@ -89,6 +90,12 @@ internal sealed class LingeringClose
             catch (Exception)
             {
                 // Already shut down (WriteEof), or the peer is gone: the drain finds out which.
+            }
+
+            if (!_drain)
+            {
+                End(reset: false, error: null);
+                return;
             }
 
             long discarded = 0;
@@ -122,7 +129,7 @@ internal sealed class LingeringClose
         catch (Exception)
         {
             // A reset from the peer (it dropped the connection itself: nothing we could still deliver), or the channel was
-            // released under us (the deadline or an abort ended the linger).
+            // released under us (the deadline ended the linger).
             End(reset: true, error: null);
         }
         finally
