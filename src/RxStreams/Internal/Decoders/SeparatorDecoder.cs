@@ -86,6 +86,8 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
 
     internal static readonly byte[] NewLine = [(byte)'\n'];
 
+    private static readonly byte[][] LineSeparators = [NewLine];
+
     // One field for both unusual states, so the per-frame path tests a single byte, as before Resync existed.
     private enum State : byte
     {
@@ -93,8 +95,6 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
         Discarding, // Skip: dropping an over-long frame whose separator has not arrived yet
         Resynced, // Resync: an over-long frame was dropped; the next call throws _resynced
     }
-
-    private static readonly byte[][] LineSeparators = [NewLine];
 
     public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
