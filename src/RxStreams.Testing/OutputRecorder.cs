@@ -22,7 +22,7 @@ internal sealed class OutputRecorder(TestScheduler scheduler) : IInMemoryOutlet
         }
     }
 
-    public ValueTask SendAsync(SendBatch batch, Action<int> onSent)
+    public ValueTask SendAsync(SendBatch batch, ISendProgress progress)
     {
         byte[] bytes;
         if (batch.Many is { } many)
@@ -39,7 +39,7 @@ internal sealed class OutputRecorder(TestScheduler scheduler) : IInMemoryOutlet
             _records.Add(new Recorded<Notification<byte[]>>(scheduler.Clock, Notification.CreateOnNext(bytes)));
         }
 
-        onSent(bytes.Length);
+        progress.OnBytesSent(bytes.Length);
         return default;
     }
 

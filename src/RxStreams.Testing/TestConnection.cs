@@ -14,7 +14,7 @@ namespace RxStreams.Testing;
 /// <remarks>
 /// <para>
 /// <b>The reader and writer are the real ones</b> (<see cref="ConnectionReader"/>, <see cref="ConnectionWriter"/>, on an
-/// in-memory transport): framing, limits, half-close, close and abort behave as on a socket. Input <c>OnNext</c> feeds
+/// in-memory channel): framing, limits, half-close, close and abort behave as on a socket. Input <c>OnNext</c> feeds
 /// bytes, <c>OnCompleted</c> is the peer's EOF (a FIN), <c>OnError(e)</c> makes the reader fail with <c>e</c> after the
 /// bytes fed before it.
 /// </para>
@@ -41,8 +41,8 @@ public sealed class TestConnection : IAsyncDisposable
     {
         _input = new InMemoryPipe(int.MaxValue, asyncContinuations: false);
         _output = new OutputRecorder(scheduler);
-        var transport = new InMemoryTransport(_input, _output, new InMemoryEndPoint("handler"), new InMemoryEndPoint("test"));
-        Connection = new StreamConnection(transport, options);
+        var channel = new InMemoryChannel(_input, _output, new InMemoryEndPoint("handler"), new InMemoryEndPoint("test"));
+        Connection = StreamConnection.Open(channel, options);
         foreach (var record in input)
         {
             scheduler.ScheduleAbsolute((Connection: this, Notification: record.Value), record.Time, static (_, state) =>
@@ -155,7 +155,7 @@ public sealed class TestConnection : IAsyncDisposable
         }
         catch (Exception error)
         {
-            Connection.Transport.Fail(error);
+            Connection.Core.Fail(error);
             throw;
         }
 

@@ -357,7 +357,7 @@ public sealed partial class ConnectionReader
 
     private ReadOnlyMemory<byte> Take(int count)
     {
-        var taken = _buffer.Memory[..count];
+        var taken = _buffer.Expose()[..count];
         _buffer.Consume(count);
         return taken;
     }

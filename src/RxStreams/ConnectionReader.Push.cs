@@ -60,8 +60,8 @@ public sealed partial class ConnectionReader
         private readonly ConnectionReader _reader;
         private readonly IObserver<ReadOnlyMemory<byte>> _observer;
         private readonly PushSubscription? _runAfter;
-        private readonly bool _observerCopies; // reader.Subscribe(writer): chunks are copied and never retained
-        private readonly bool _recyclesArrays; // the observer copies chunks (a writer, or Lines() into a writer): pool the arrays
+        private readonly IChunkConsumer? _copier; // the observer, when it copies every chunk (a writer, or Lines() into one)
+        private readonly ReceiveStrategy _strategy; // Pooled for a copier: its arrays go back to the pool
         private LazyCompletion _completion;
         private LazyCompletion _stopped;
         private int _disposed;
@@ -70,8 +70,8 @@ public sealed partial class ConnectionReader
         {
             _reader = reader;
             _observer = observer;
-            _observerCopies = observer is ConnectionWriter;
-            _recyclesArrays = _observerCopies || observer is IChunkCopier { CopiesChunks: true };
+            _copier = ChunkLease.CopierOf(observer);
+            _strategy = ChunkLease.StrategyFor(_copier);
             _runAfter = runAfter;
         }
 
@@ -147,14 +147,13 @@ public sealed partial class ConnectionReader
         private async Task RunAsync()
         {
             var reader = _reader;
-            reader._buffer.RecyclesArrays = _recyclesArrays;
             try
             {
                 while (!IsDisposed)
                 {
                     if (reader._buffer.Length == 0)
                     {
-                        int received = reader.TryFill();
+                        int received = reader.TryFill(_strategy);
                         if (received < 0)
                         {
                             // The only await of an idle connection: no buffer, no token registration, no extra state machine.
@@ -191,29 +190,19 @@ public sealed partial class ConnectionReader
                         }
                     }
 
-                    // Lent, not given: the array goes back to the pool unless the observer turns out to keep a slice.
-                    var chunk = _recyclesArrays ? reader._buffer.Lend() : reader._buffer.Memory;
-                    reader._buffer.Consume(chunk.Length);
+                    // Lent to a copier, exposed to anyone else; ChunkLease decides what becomes of the array.
+                    var lease = ChunkLease.Take(ref reader._buffer, _copier);
                     var batch = WriteBatch.Enter();
-                    bool retained = true;
+                    bool completed = false;
                     try
                     {
-                        _observer.OnNext(chunk);
-                        retained = !_observerCopies && _observer is not IChunkCopier { RetainsNothing: true };
+                        _observer.OnNext(lease.Chunk);
+                        completed = true;
                     }
                     finally
                     {
-                        if (retained)
-                        {
-                            reader._buffer.MarkEscaped();
-                        }
-
+                        lease.Settle(ref reader._buffer, completed);
                         batch.Exit();
-                    }
-
-                    if (_observerCopies)
-                    {
-                        reader._buffer.RewindIfEmpty(); // the writer copied the chunk; nothing else saw it
                     }
 
                     if (batch.HasPausedWriters)
@@ -229,12 +218,11 @@ public sealed partial class ConnectionReader
             }
             finally
             {
-                if (_recyclesArrays)
+                if (_strategy == ReceiveStrategy.Pooled)
                 {
                     reader._buffer.ReleaseIfEmpty(); // at EOF the array would otherwise leave the pool for good
                 }
 
-                reader._buffer.RecyclesArrays = false;
                 reader.Release();
                 Dispose();
                 _completion.Complete();

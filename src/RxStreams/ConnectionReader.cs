@@ -66,11 +66,16 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <param name="limit">asyncio's <c>limit</c>: the longest line or separator-terminated frame; 64 KiB by default.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive (asyncio: 'Limit cannot be &lt;= 0').</exception>
     public ConnectionReader(int limit = Framing.FramingExtensions.DefaultLimit)
-        : this(new FedSource(), limit)
+        : this(new FedChannel(), limit, null, null)
     {
     }
 
-    internal ConnectionReader(ByteSource source, int limit)
+    /// <summary>A reader of <paramref name="source"/>.</summary>
+    /// <param name="source">Where the bytes come from: a connection's core, or bytes fed by hand.</param>
+    /// <param name="limit">asyncio's <c>limit</c>.</param>
+    /// <param name="ownWriter">The connection's writer, flushed before this reader waits for data.</param>
+    /// <param name="watchdog">The connection's idle and frame timeouts, if any.</param>
+    internal ConnectionReader(ByteSource source, int limit, ConnectionWriter? ownWriter, ConnectionWatchdog? watchdog)
     {
         if (limit <= 0)
         {
@@ -79,6 +84,8 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
 
         _source = source;
         _limit = limit;
+        OwnWriter = ownWriter;
+        Watchdog = watchdog;
     }
 
     /// <summary>asyncio's <c>limit</c>: the longest line or separator-terminated frame accepted.</summary>
@@ -94,7 +101,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// Bytes received and not yet consumed (asyncio's <c>len(reader._buffer)</c>); for a reader created with
     /// <see cref="ConnectionReader(int)"/>, every byte fed with <see cref="FeedData"/> and not yet read.
     /// </summary>
-    public int BufferedLength => _buffer.Length + (_source is FedSource fed ? fed.QueuedLength : 0);
+    public int BufferedLength => _buffer.Length + _source.QueuedLength;
 
     /// <summary>
     /// asyncio's <c>repr(reader)</c>, in its order: <c>&lt;ConnectionReader 4 bytes eof limit=123 exception=IOException&gt;</c>,
@@ -109,7 +116,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             text.Append(System.Globalization.CultureInfo.InvariantCulture, $" {length} bytes");
         }
 
-        if (_eof || _source.InputEnded || _source is FedSource { EofFed: true })
+        if (_eof || _source.EndAnnounced)
         {
             text.Append(" eof");
         }
@@ -128,10 +135,10 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     }
 
     /// <summary>The connection's writer, flushed before this reader waits for data (pull-style request/response).</summary>
-    internal ConnectionWriter? OwnWriter { get; set; }
+    internal ConnectionWriter? OwnWriter { get; }
 
     /// <summary>The connection's idle and frame timeouts, if any: told about received bytes and frames in progress.</summary>
-    internal ConnectionWatchdog? Watchdog { get; set; }
+    internal ConnectionWatchdog? Watchdog { get; }
 
     /// <summary>Whether emitted chunks are owned, immutable memory: always.</summary>
     bool IOwnedMemorySource.EmitsOwnedMemory => true;
@@ -139,18 +146,18 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <summary>asyncio's <c>feed_data()</c>: appends a copy of <paramref name="data"/> (only for a reader created with <see cref="ConnectionReader(int)"/>).</summary>
     /// <param name="data">The bytes; empty data is ignored.</param>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection, or <see cref="FeedEof"/> was called.</exception>
-    public void FeedData(ReadOnlySpan<byte> data) => FedSource.Feed(data);
+    public void FeedData(ReadOnlySpan<byte> data) => Fed.Feed(data);
 
     /// <summary>asyncio's <c>feed_eof()</c>: marks the end of the input. Calling it twice is fine.</summary>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
-    public void FeedEof() => FedSource.FeedEof();
+    public void FeedEof() => Fed.FeedEof();
 
     /// <summary>asyncio's <c>set_exception()</c>: the input fails with <paramref name="error"/> once the bytes fed before it are read; <see langword="null"/> clears it.</summary>
     /// <param name="error">The error.</param>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
-    public void SetException(Exception? error) => FedSource.SetException(error);
+    public void SetException(Exception? error) => Fed.SetException(error);
 
-    private FedSource FedSource => _source as FedSource
+    private FedChannel Fed => _source as FedChannel
         ?? throw new InvalidOperationException("This reader belongs to a connection; only a reader created with new ConnectionReader(limit) can be fed.");
 
     /// <summary>Receives more bytes; false at the end of the input, whether clean (<c>_eof</c>) or failed (<c>_error</c>).</summary>
@@ -159,7 +166,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     {
         while (true)
         {
-            int received = TryFill();
+            int received = TryFill(ReceiveStrategy.Kept); // pull reads hand out slices that may be kept
             if (received >= 0)
             {
                 return received > 0;
@@ -176,7 +183,8 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     }
 
     /// <summary>Takes what the source has without waiting: the byte count, 0 at the end (clean or failed), -1 for "wait".</summary>
-    private int TryFill()
+    /// <param name="strategy">How the receive takes memory: the consumer's choice (see <see cref="ChunkLease"/>).</param>
+    private int TryFill(ReceiveStrategy strategy)
     {
         if (_eof || _error is not null)
         {
@@ -185,7 +193,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
 
         try
         {
-            int received = _source.TryReceive(ref _buffer);
+            int received = _source.TryReceive(ref _buffer, strategy);
             if (received == 0)
             {
                 _eof = true;
@@ -194,7 +202,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             else if (received > 0)
             {
                 Watchdog?.OnActivity();
-                if (_source is Transport)
+                if (_source.IsNetworkInput)
                 {
                     Metrics.BytesReceived(received); // bytes fed by hand (FeedData) are not network input
                 }
@@ -232,7 +240,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     internal async ValueTask<byte[]> BeginUpgradeAsync(CancellationToken cancellationToken)
     {
         await AcquireAfterAsync(null, cancellationToken).ConfigureAwait(false);
-        var pending = _buffer.Memory.ToArray();
+        var pending = _buffer.Lend().ToArray(); // a copy: the array may go back to the pool
         _buffer.Clear();
         _buffer.ReleaseIfEmpty();
         return pending;
@@ -248,11 +256,11 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
             return false;
         }
 
-        if (_source is FedSource { QueuedLength: > 0 })
+        if (_source.QueuedLength > 0)
         {
             // asyncio's feed_data appends to the buffer at once, so a read sees every byte fed before it (a socket
             // reader is not affected: it still receives only when a read needs bytes).
-            TryFill();
+            TryFill(ReceiveStrategy.Kept);
         }
 
         return true;

@@ -41,10 +41,11 @@ namespace RxStreams;
 /// docs/contract.md ("The writer").
 /// </para>
 /// </remarks>
-public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem
+public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadPoolWorkItem, ISendProgress, IChunkConsumer
 {
     // Every mutable field below is guarded by locking _queue (a private object: no separate lock object per writer).
-    private readonly Transport _transport;
+    private readonly ConnectionCore _core;
+    private readonly ConnectionWatchdog? _watchdog;
     private readonly SendQueue _queue = new();
     private long _buffered; // queued + being sent: asyncio's get_write_buffer_size()
     private int _highWaterMark;
@@ -59,14 +60,14 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     private int _flushScheduled;
     private TaskCompletionSource? _sendIdle; // a TLS upgrade waits for the send loop to go idle
 
-    internal ConnectionWriter(Transport transport, ConnectionOptions options)
+    internal ConnectionWriter(ConnectionCore core, ConnectionOptions options, ConnectionWatchdog? watchdog)
     {
-        _transport = transport;
+        _core = core;
+        _watchdog = watchdog;
         _highWaterMark = options.HighWaterMark;
         _lowWaterMark = options.LowWaterMark;
         _maxBufferSize = options.MaxWriteBufferSize;
         _overflowPolicy = options.WriteBufferOverflow;
-        transport.Writer = this;
     }
 
     private enum OutputState
@@ -100,30 +101,30 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     public bool IsPaused => Volatile.Read(ref _paused);
 
     /// <summary>asyncio's <c>can_write_eof()</c>: whether <see cref="WriteEof"/> can half-close: true for TCP and Unix sockets, and for TLS over them (asyncio: false for TLS).</summary>
-    public bool CanWriteEof => _transport.CanShutdownSend;
+    public bool CanWriteEof => _core.Channel.CanShutdownSend;
 
     /// <summary>asyncio's <c>is_closing()</c>: true once <see cref="Close"/> or <see cref="Abort"/> was called or the connection was lost. A peer's EOF does not set it.</summary>
-    public bool IsClosing => _transport.IsClosing;
+    public bool IsClosing => _core.IsClosing;
 
     /// <summary>The peer's endpoint (asyncio's <c>get_extra_info('peername')</c>); behind a PROXY protocol header, the real client's.</summary>
-    public EndPoint? RemoteEndPoint => _transport.PeerName;
+    public EndPoint? RemoteEndPoint => _core.Identity.PeerName;
 
     /// <summary>The local endpoint (asyncio's <c>get_extra_info('sockname')</c>); behind a PROXY protocol header, the one the client connected to.</summary>
-    public EndPoint? LocalEndPoint => _transport.SockName;
+    public EndPoint? LocalEndPoint => _core.Identity.SockName;
 
     /// <summary>The socket (asyncio's <c>get_extra_info('socket')</c>); <see langword="null"/> for transports without one. Do not read from or write to it directly.</summary>
-    public Socket? Socket => _transport.Socket;
+    public Socket? Socket => _core.Channel.Socket;
 
-    internal Transport Transport => _transport;
+    internal ConnectionCore Core => _core;
 
     /// <summary>
     /// Cancelled when the connection is asked to finish (its server is shutting down): see
     /// <see cref="StreamConnection.CloseRequested"/>. Here so that an asyncio-style <c>(reader, writer)</c> handler sees it.
     /// </summary>
-    public CancellationToken CloseRequested => _transport.CloseRequested;
+    public CancellationToken CloseRequested => _core.CloseRequested;
 
     /// <summary>The TLS session (see <see cref="TlsInfo"/>); <see langword="null"/> on a plain connection (until <see cref="StartTlsAsync(TlsClientOptions, CancellationToken)"/>).</summary>
-    public TlsInfo? Tls => (_transport as SocketTransport)?.Tls?.Info;
+    public TlsInfo? Tls => _core.Channel.Tls;
 
     /// <summary>
     /// asyncio's <c>get_extra_info(name, default)</c>: <c>"peername"</c>, <c>"sockname"</c> (as <see cref="EndPoint"/>) and
@@ -151,11 +152,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             case "socket":
                 return Socket ?? defaultValue;
             case "proxy_header":
-                return _transport.ProxyHeader ?? defaultValue;
+                return _core.Identity.ProxyHeader ?? defaultValue;
             case "proxy_peername":
-                return (_transport.ProxyHeader is null ? null : _transport.RemoteEndPoint) ?? defaultValue;
+                return _core.Identity.ProxyPeer ?? defaultValue;
             case "proxy_sockname":
-                return (_transport.ProxyHeader is null ? null : _transport.LocalEndPoint) ?? defaultValue;
+                return _core.Identity.ProxyLocal ?? defaultValue;
         }
 
         if (Tls is { } tls)
@@ -344,12 +345,12 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ValueTask DrainAsync(CancellationToken cancellationToken = default)
     {
-        if (_transport.TerminalError is { } error)
+        if (_core.TerminalError is { } error)
         {
             return ValueTask.FromException(error);
         }
 
-        if (_transport.IsClosed)
+        if (_core.IsClosed)
         {
             return ValueTask.FromException(ThrowHelper.CreateConnectionLost());
         }
@@ -395,7 +396,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
         if (shutdownNow)
         {
-            _transport.ShutdownSend();
+            _core.ShutdownSend();
         }
         else
         {
@@ -429,10 +430,10 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             closeNow = _queue.IsEmpty && _sending == 0;
         }
 
-        _transport.MarkClosing();
+        _core.MarkClosing();
         if (closeNow)
         {
-            _transport.Close();
+            _core.Close();
         }
         else
         {
@@ -444,7 +445,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// asyncio's <c>transport.abort()</c>: discards what is buffered and resets the connection at once. Pending
     /// <see cref="DrainAsync"/> calls fail (asyncio lets them succeed although the data was thrown away).
     /// </summary>
-    public void Abort() => _transport.Abort();
+    public void Abort() => _core.Abort();
 
     /// <summary>
     /// asyncio's <c>wait_closed()</c>: completes once the connection is closed (not waiting for the socket's linger, see
@@ -454,7 +455,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// </summary>
     /// <param name="cancellationToken">Cancels this wait only.</param>
     /// <returns>A task that completes when the connection is closed.</returns>
-    public Task WaitClosedAsync(CancellationToken cancellationToken = default) => _transport.WaitClosedAsync(cancellationToken);
+    public Task WaitClosedAsync(CancellationToken cancellationToken = default) => _core.WaitClosedAsync(cancellationToken);
 
     /// <summary><c>OnNext</c> writes the chunk: see <see cref="Write(ReadOnlyMemory{byte})"/>.</summary>
     /// <param name="value">The bytes.</param>
@@ -481,13 +482,13 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
     /// <param name="error">The source's error.</param>
     void IObserver<ReadOnlyMemory<byte>>.OnError(Exception error)
     {
-        if (ChainFault.IsOwnFailure(error, _transport.TerminalError))
+        if (ChainFault.IsOwnFailure(error, _core.TerminalError))
         {
             Abort();
         }
         else
         {
-            _transport.OnConsumerFault(error);
+            _core.OnConsumerFault(error);
         }
     }
 
@@ -497,6 +498,14 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         Volatile.Write(ref _flushScheduled, 0);
         FlushNow();
     }
+
+    /// <summary>A writer copies every chunk it is handed (into its send queue) before <c>OnNext</c> returns.</summary>
+    bool IChunkConsumer.CopiesChunks => true;
+
+    /// <summary>And keeps no reference to it.</summary>
+    bool IChunkConsumer.HoldsChunk => false;
+
+    void ISendProgress.OnBytesSent(int count) => OnBytesSent(count);
 
     /// <summary>
     /// Waits until everything written has been sent and the send loop is idle, then takes its slot so nothing is sent
@@ -568,7 +577,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
             return;
         }
 
-        _transport.Watchdog?.OnActivity();
+        _watchdog?.OnActivity();
         Metrics.BytesSent(count);
         TaskCompletionSource? resumed;
         lock (_queue)
@@ -635,8 +644,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         }
     }
 
-    private StreamConnection ConnectionForUpgrade() =>
-        _transport.Connection ?? throw new NotSupportedException("This writer has no connection to upgrade.");
+    private StreamConnection ConnectionForUpgrade() => _core.Connection;
 
     private async Task StartTlsCoreAsync(Func<CancellationToken, Task> upgrade, CancellationToken cancellationToken)
     {
@@ -695,11 +703,11 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
                 // Everything is sent: now a requested half-close or close can happen (outside the lock: it calls back).
                 if (shutdownSend)
                 {
-                    _transport.ShutdownSend();
+                    _core.ShutdownSend();
                 }
                 else if (close)
                 {
-                    _transport.Close();
+                    _core.Close();
                 }
 
                 return;
@@ -707,18 +715,18 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
 
             try
             {
-                await _transport.SendAsync(batch).ConfigureAwait(false);
+                await _core.SendAsync(batch, this).ConfigureAwait(false);
             }
             catch (Exception error)
             {
                 SendQueue.Release(batch);
                 Volatile.Write(ref _sending, 0);
-                if (_transport.IsClosed)
+                if (_core.IsClosed)
                 {
                     return; // we closed or aborted it ourselves: the failed send is a consequence, not the cause
                 }
 
-                _transport.Fail(error is IOException ? error : new IOException("Sending failed: " + error.Message, error));
+                _core.Fail(error is IOException ? error : new IOException("Sending failed: " + error.Message, error));
                 return;
             }
 
@@ -770,7 +778,7 @@ public sealed class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, IThreadP
         if (_overflowPolicy == WriteBufferOverflowPolicy.FailConnection)
         {
             // Aborting takes this writer's lock again (reentrant) to release waiters; the peer sees a reset.
-            _transport.Fail(overflow);
+            _core.Fail(overflow);
         }
 
         throw overflow;

@@ -60,7 +60,7 @@ public sealed partial class StreamServer
         {
             try
             {
-                Log.AcceptBackingOff(_logger, listener.EndPoint, error);
+                Log.AcceptBackingOff(_logger, PeerText.Escape(listener.EndPoint), error);
             }
             catch (Exception)
             {
@@ -87,7 +87,7 @@ public sealed partial class StreamServer
         {
             try
             {
-                Log.AcceptResumed(_logger, listener.EndPoint, failedAttempts);
+                Log.AcceptResumed(_logger, PeerText.Escape(listener.EndPoint), failedAttempts);
             }
             catch (Exception)
             {

@@ -300,7 +300,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         Close();
         foreach (var connection in _connections.Snapshot())
         {
-            connection.Transport.RequestClose();
+            connection.Core.RequestClose();
         }
 
         var graceOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -477,7 +477,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         catch (Exception error)
         {
             // A peer that fails its PROXY header or TLS handshake loses its own connection; the server goes on.
-            connection.Transport.Fail(error);
+            connection.Core.Fail(error);
             if (error is not OperationCanceledException)
             {
                 OnSetupError(connection, error);
@@ -496,16 +496,10 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             socket.NoDelay = _options.NoDelay; // keep-alive is inherited from the listening socket
         }
 
-        var transport = new SocketTransport(socket);
-        var connection = new StreamConnection(transport, _options);
+        // Tracked before it starts: nothing can close it until then, so its OnClosed always finds it in the list.
+        var connection = new StreamConnection(new SocketChannel(socket), _options, owner: this);
         _connections.Add(connection);
-        transport.Owner = this;
-        transport.Connection = connection;
-        if (transport.IsClosed)
-        {
-            OnClosed(connection); // closed before we were listening for it
-        }
-
+        connection.Start();
         Tracing.Accepted(connection);
         return connection;
     }
@@ -568,7 +562,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
                 }
                 catch (Exception error)
                 {
-                    connection.Transport.Fail(error);
+                    connection.Core.Fail(error);
                     server.OnHandlerError(connection.RemoteEndPoint, error);
                 }
 
@@ -639,7 +633,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             }
             catch (Exception error)
             {
-                connection.Transport.Fail(error);
+                connection.Core.Fail(error);
                 server.OnHandlerError(connection.RemoteEndPoint, error);
                 return;
             }

@@ -68,8 +68,8 @@ public static class InMemoryConnection
 
         var toServer = new InMemoryPipe(transferCapacity, asyncContinuations: true);
         var toClient = new InMemoryPipe(transferCapacity, asyncContinuations: true);
-        var client = new StreamConnection(new InMemoryTransport(toClient, new PipeOutlet(toServer), clientEndPoint, serverEndPoint), clientOptions);
-        var server = new StreamConnection(new InMemoryTransport(toServer, new PipeOutlet(toClient), serverEndPoint, clientEndPoint), serverOptions);
+        var client = StreamConnection.Open(new InMemoryChannel(toClient, new PipeOutlet(toServer), clientEndPoint, serverEndPoint), clientOptions);
+        var server = StreamConnection.Open(new InMemoryChannel(toServer, new PipeOutlet(toClient), serverEndPoint, clientEndPoint), serverOptions);
         return new ConnectionPair(client, server);
     }
 }

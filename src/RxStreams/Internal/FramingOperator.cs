@@ -28,27 +28,28 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
     public IDisposable Subscribe(IObserver<TFrame> observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        // Our own byte framers emit slices of their input and keep no other reference, so frames that go straight to a
-        // writer (which copies them) let a reader recycle its arrays; a custom decoder might keep its input.
-        bool copiesFrames = emitsOwnedMemory && observer is ConnectionWriter;
+        // Our own byte framers emit slices of their input and keep no other reference, so frames that go to a copier (a
+        // writer) let a reader recycle its arrays; a custom decoder might keep its input.
+        var copier = emitsOwnedMemory ? ChunkLease.CopierOf(observer) : null;
         var driver = new FrameDriver<TFrame>(decoderFactory(), (source as ConnectionReader)?.Watchdog);
-        var sink = new FrameSink(observer, driver, _inputIsOwned, copiesFrames);
+        var sink = new FrameSink(observer, driver, _inputIsOwned, copier);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
     // The driver carries the frame timeout of the connection whose reader is the source, if it has one.
-    private sealed class FrameSink(IObserver<TFrame> downstream, FrameDriver<TFrame> driver, bool inputIsOwned, bool copiesFrames)
-        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkCopier
+    // copier: the downstream, when it copies every frame (then this sink copies its chunks too, as far as they go down).
+    private sealed class FrameSink(IObserver<TFrame> downstream, FrameDriver<TFrame> driver, bool inputIsOwned, IChunkConsumer? copier)
+        : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkConsumer
     {
         private FrameDriver<TFrame> _driver = driver;
         private ReadBuffer _buffer;
         private bool _done;
 
-        public bool CopiesChunks => copiesFrames;
+        public bool CopiesChunks => copier is not null;
 
-        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array.
-        public bool RetainsNothing => copiesFrames && !_done && !IsDisposed && !_buffer.HasArray;
+        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array; so may the downstream.
+        public bool HoldsChunk => copier is null || _done || IsDisposed || _buffer.HasArray || copier.HoldsChunk;
 
         private bool Stopped => _done || IsDisposed;
 

@@ -33,10 +33,10 @@ internal static partial class Log
     public static partial void SetupFailed(ILogger logger, string remoteEndPoint, Exception error);
 
     [LoggerMessage(6, LogLevel.Warning, "Accepting on {EndPoint} failed for want of descriptors or memory; retrying with back-off until some are free")]
-    public static partial void AcceptBackingOff(ILogger logger, EndPoint endPoint, Exception error);
+    public static partial void AcceptBackingOff(ILogger logger, string endPoint, Exception error);
 
     [LoggerMessage(7, LogLevel.Information, "Accepting on {EndPoint} again, after {FailedAttempts} failed attempts")]
-    public static partial void AcceptResumed(ILogger logger, EndPoint endPoint, int failedAttempts);
+    public static partial void AcceptResumed(ILogger logger, string endPoint, int failedAttempts);
 
     [LoggerMessage(8, LogLevel.Error, "The listening socket {EndPoint} was closed or failed under the server; it no longer accepts connections")]
     public static partial void ListenerLost(ILogger logger, EndPoint endPoint, Exception error);

@@ -56,20 +56,20 @@ internal static class Metrics
         RxStreamsMetrics.AcceptErrors, "{error}", "Accepts that failed and that the server survived.");
 
     /// <summary>
-    /// The tags of <paramref name="transport"/>'s connection instruments: <c>network.transport</c>, and on a server's
+    /// The tags of <paramref name="channel"/>'s connection instruments: <c>network.transport</c>, and on a server's
     /// connection <c>server.address</c>/<c>server.port</c> (its local end). <see langword="null"/> when no connection
     /// instrument is listened to.
     /// </summary>
-    public static KeyValuePair<string, object?>[]? ConnectionTags(Transport transport)
+    public static KeyValuePair<string, object?>[]? ConnectionTags(IByteChannel channel, bool isServer)
     {
         if (!Active.Enabled && !Opened.Enabled && !Duration.Enabled)
         {
             return null;
         }
 
-        return transport.Connection?.Options is ServerOptions
-            ? MetricTags.Server(transport.NetworkTransport, transport.LocalEndPoint)
-            : MetricTags.Client(transport.NetworkTransport);
+        return isServer
+            ? MetricTags.Server(channel.NetworkTransport, channel.LocalEndPoint)
+            : MetricTags.Client(channel.NetworkTransport);
     }
 
     /// <summary>A connection opened; returns its start timestamp (0 when nobody listens for durations).</summary>
@@ -156,7 +156,7 @@ internal static class Metrics
         var tags = new TagList();
         if (connection.Options is ServerOptions)
         {
-            foreach (var tag in MetricTags.Server(connection.Transport.NetworkTransport, connection.Transport.LocalEndPoint))
+            foreach (var tag in MetricTags.Server(connection.Core.Channel.NetworkTransport, connection.Core.Channel.LocalEndPoint))
             {
                 tags.Add(tag);
             }

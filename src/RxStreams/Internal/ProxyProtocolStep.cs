@@ -6,7 +6,7 @@ namespace RxStreams.Internal;
 /// <summary>
 /// The server's setup step for <see cref="ServerOptions.ProxyProtocol"/>: reads the header through the connection's own
 /// reader (so whatever follows it stays buffered for the handler, or for a TLS handshake that runs next), under a
-/// deadline on the options' scheduler, and records it on the transport so the connection reports the client's endpoints.
+/// deadline on the options' scheduler, and records it on the connection so the connection reports the client's endpoints.
 /// </summary>
 internal static class ProxyProtocolStep
 {
@@ -44,17 +44,17 @@ internal static class ProxyProtocolStep
                     throw new ProxyProtocolException("The connection ended before a PROXY protocol header arrived.");
                 }
 
-                connection.Transport.ProxyHeader = frames.Current;
+                connection.Core.AttachProxyHeader(frames.Current);
             }
         }
         catch (OperationCanceledException) when (expired.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException(
-                $"No complete PROXY protocol header from {PeerText.Escape(connection.Transport.RemoteEndPoint)} within {timeout} (ServerOptions.ProxyProtocolTimeout).");
+                $"No complete PROXY protocol header from {PeerText.Escape(connection.Core.Identity.Remote)} within {timeout} (ServerOptions.ProxyProtocolTimeout).");
         }
         catch (ProxyProtocolException error)
         {
-            throw new ProxyProtocolException($"Refused the connection from {PeerText.Escape(connection.Transport.RemoteEndPoint)}: {error.Message}", error);
+            throw new ProxyProtocolException($"Refused the connection from {PeerText.Escape(connection.Core.Identity.Remote)}: {error.Message}", error);
         }
         finally
         {

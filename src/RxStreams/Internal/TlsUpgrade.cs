@@ -12,9 +12,9 @@ namespace RxStreams.Internal;
 /// <para>Order, so that no byte is lost or crosses between plaintext and TLS (asyncio pitfall 23, gh-142352):</para>
 /// <code>
 /// 1. the writer sends everything written so far, then holds its send slot (writes made meanwhile wait in its buffer)
-/// 2. the reader is taken like a consumer, and the bytes it already received move in front of the socket for SslStream
+/// 2. the reader is taken like a consumer, and the bytes it already received move in front of the channel for SslStream
 /// 3. handshake, bounded by the handshake timeout on the connection's scheduler
-/// 4. the transport switches to TLS; the reader and writer are released and carry TLS from then on
+/// 4. the connection's channel is replaced by TLS over it; the reader and writer are released and carry TLS from then on
 /// </code>
 /// <para>A failed or timed-out handshake fails the connection with that error (nothing can be sent on it any more).</para>
 /// </remarks>
@@ -49,12 +49,8 @@ internal static class TlsUpgrade
         Func<SslStream, TlsInfo> describe,
         CancellationToken cancellationToken)
     {
-        if (connection.Transport is not SocketTransport transport)
-        {
-            throw new NotSupportedException("TLS needs a socket connection.");
-        }
-
-        if (transport.Tls is not null)
+        var core = connection.Core;
+        if (core.Channel.Tls is not null)
         {
             throw new InvalidOperationException("The connection already uses TLS.");
         }
@@ -67,19 +63,21 @@ internal static class TlsUpgrade
             var prefix = await reader.BeginUpgradeAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                var ssl = new SslStream(new TlsSocketStream(transport.Socket!, prefix), leaveInnerStreamOpen: false);
+                var plain = core.Channel;
+                var ssl = new SslStream(new ChannelStream(plain, prefix), leaveInnerStreamOpen: false);
                 var span = Tracing.StartTlsHandshake(connection, isServer: connection.Options is ServerOptions);
                 try
                 {
                     await HandshakeAsync(connection, ssl, authenticate, handshakeTimeout, cancellationToken).ConfigureAwait(false);
-                    transport.InstallTls(new TlsLayer(transport, ssl, describe(ssl), connection.Options));
+                    var options = connection.Options;
+                    core.ReplaceChannel(new TlsChannel(plain, ssl, describe(ssl), options.Scheduler, options.CloseTimeout));
                     Tracing.TlsHandshakeEnded(span, connection, null);
                 }
                 catch (Exception error)
                 {
                     Tracing.TlsHandshakeEnded(span, connection, error);
                     await ssl.DisposeAsync().ConfigureAwait(false);
-                    transport.Fail(error);
+                    core.Fail(error);
                     throw;
                 }
             }

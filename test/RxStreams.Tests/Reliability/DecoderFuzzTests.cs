@@ -143,7 +143,7 @@ public class DecoderFuzzTests
             var bytes = Encoding.Latin1.GetBytes(input);
             foreach (var cuts in new[] { Array.Empty<int>(), RandomCuts(random, bytes.Length), Enumerable.Range(1, Math.Max(0, bytes.Length - 1)).ToArray() })
             {
-                var reader = new ConnectionReader(new ScriptedSource(Cut(bytes, cuts)), limit);
+                var reader = new ConnectionReader(new ScriptedSource(Cut(bytes, cuts)), limit, null, null);
                 var got = await PullAllAsync(reader, pull());
                 string? problem = got.Error is null or LimitOverrunException or IncompleteReadException or InvalidDataException
                     ? null
@@ -658,7 +658,7 @@ public class DecoderFuzzTests
 
         public override Exception? PendingError => null;
 
-        public override int TryReceive(ref Internal.ReadBuffer buffer)
+        public override int TryReceive(ref Internal.ReadBuffer buffer, Internal.ReceiveStrategy strategy)
         {
             while (_next < chunks.Count)
             {

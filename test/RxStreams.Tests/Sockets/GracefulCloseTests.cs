@@ -283,7 +283,7 @@ public sealed class GracefulCloseTests
     private static async Task SignalWhenCloseBegunAsync(ConnectionWriter writer, TaskCompletionSource closeBegun)
     {
         var deadline = DateTime.UtcNow + Loopback.Timeout;
-        while (!writer.Transport.IsClosed)
+        while (!writer.Core.IsClosed)
         {
             if (DateTime.UtcNow > deadline)
             {

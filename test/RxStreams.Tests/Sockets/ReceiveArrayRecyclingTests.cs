@@ -21,8 +21,8 @@ public class ReceiveArrayRecyclingTests
     [Test]
     public void RecyclingBuffer_ArrayLentOnlyToCopiers_GoesBackToThePool()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
@@ -33,12 +33,12 @@ public class ReceiveArrayRecyclingTests
     }
 
     [Test]
-    public void RecyclingBuffer_ArrayReadThroughMemory_IsNeverPooled()
+    public void RecyclingBuffer_ArrayExposed_IsNeverPooled()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
-        var kept = buffer.Memory; // someone may keep this slice forever
+        var kept = buffer.Expose(); // someone may keep this slice forever
         buffer.Consume(kept.Length);
         buffer.ReleaseIfEmpty();
 
@@ -50,8 +50,8 @@ public class ReceiveArrayRecyclingTests
     [Test]
     public void RecyclingBuffer_MarkEscaped_KeepsTheArrayOutOfThePool()
     {
-        var buffer = new ReadBuffer { RecyclesArrays = true };
-        var array = FillAndTakeArray(ref buffer, 100);
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
 
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
@@ -66,13 +66,79 @@ public class ReceiveArrayRecyclingTests
     public void NonRecyclingBuffer_AllocatesAndNeverPools()
     {
         var buffer = default(ReadBuffer);
-        var array = FillAndTakeArray(ref buffer, 100);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: false);
         var lent = buffer.Lend();
         buffer.Consume(lent.Length);
         buffer.ReleaseIfEmpty();
 
         var rented = NextPooledArray(array.Length);
         Assert.That(rented, Is.Not.SameAs(array));
+    }
+
+    [Test]
+    public void ChunkLease_CopierHoldingNothing_RewindsTheArrayForTheNextReceive()
+    {
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
+
+        var lease = ChunkLease.Take(ref buffer, new Copier(holds: false));
+        Assert.That(lease.Chunk.Length, Is.EqualTo(100));
+        lease.Settle(ref buffer, completed: true);
+
+        var next = buffer.GetFreeSpace(100, ReadBuffer.DefaultArraySize, pooled: true);
+        Assert.That(MemoryMarshal.TryGetArray<byte>(next, out var segment) && ReferenceEquals(segment.Array, array) && segment.Offset == 0, Is.True, "the same array, from its start");
+        buffer.ReleaseIfEmpty();
+        Assert.That(NextPooledArray(array.Length), Is.SameAs(array), "and back to the pool when released");
+    }
+
+    [Test]
+    public void ChunkLease_CopierHoldingASlice_KeepsTheArrayOutOfThePool()
+    {
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
+
+        var lease = ChunkLease.Take(ref buffer, new Copier(holds: true));
+        lease.Settle(ref buffer, completed: true);
+        buffer.ReleaseIfEmpty();
+
+        Assert.That(NextPooledArray(array.Length), Is.Not.SameAs(array));
+    }
+
+    [Test]
+    public void ChunkLease_ConsumerThatThrew_KeepsTheArrayOutOfThePool()
+    {
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
+
+        var lease = ChunkLease.Take(ref buffer, new Copier(holds: false));
+        lease.Settle(ref buffer, completed: false); // OnNext threw: whatever it did, assume it kept the chunk
+        buffer.ReleaseIfEmpty();
+
+        Assert.That(NextPooledArray(array.Length), Is.Not.SameAs(array));
+    }
+
+    [Test]
+    public void ChunkLease_WithoutCopier_ExposesTheChunk_ArrayNeverPooled()
+    {
+        var buffer = default(ReadBuffer);
+        var array = FillAndTakeArray(ref buffer, 100, pooled: true);
+
+        var lease = ChunkLease.Take(ref buffer, copier: null);
+        lease.Settle(ref buffer, completed: true);
+        buffer.ReleaseIfEmpty();
+
+        Assert.That(NextPooledArray(array.Length), Is.Not.SameAs(array));
+        Assert.That(ChunkLease.StrategyFor(null), Is.EqualTo(ReceiveStrategy.Kept));
+    }
+
+    [Test]
+    public void ChunkLease_Copiers_AreTheWriterAndAFramerFeedingIt_NotOtherObservers()
+    {
+        var (client, _) = InMemoryConnection.CreatePair();
+        Assert.That(ChunkLease.CopierOf(client.Writer), Is.Not.Null);
+        Assert.That(ChunkLease.CopierOf(new RecordingObserver()), Is.Null);
+        Assert.That(ChunkLease.StrategyFor(ChunkLease.CopierOf(client.Writer)), Is.EqualTo(ReceiveStrategy.Pooled));
+        client.Abort();
     }
 
     /// <summary>
@@ -207,6 +273,14 @@ public class ReceiveArrayRecyclingTests
 
     private static byte[] Concat(List<byte[]> lines) => lines.SelectMany(l => l).ToArray();
 
+    /// <summary>A consumer that says it copies every chunk, and whether it still holds one.</summary>
+    private sealed class Copier(bool holds) : IChunkConsumer
+    {
+        public bool CopiesChunks => true;
+
+        public bool HoldsChunk => holds;
+    }
+
     /// <summary>The array the pool would hand this thread next for <paramref name="length"/> bytes (rented and given straight back).</summary>
     private static byte[] NextPooledArray(int length)
     {
@@ -215,9 +289,9 @@ public class ReceiveArrayRecyclingTests
         return rented;
     }
 
-    private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count)
+    private static byte[] FillAndTakeArray(ref ReadBuffer buffer, int count, bool pooled)
     {
-        var free = buffer.GetFreeSpace(count, ReadBuffer.DefaultArraySize);
+        var free = buffer.GetFreeSpace(count, ReadBuffer.DefaultArraySize, pooled);
         for (int i = 0; i < count; i++)
         {
             free.Span[i] = (byte)i;

@@ -120,7 +120,7 @@ internal struct FrameDriver<TFrame>
             int consumed;
             try
             {
-                status = _decoder.DecodeAtEnd(buffer.Memory, out frame, out consumed);
+                status = _decoder.DecodeAtEnd(buffer.Expose(), out frame, out consumed);
             }
             catch (IncompleteReadException)
             {
@@ -182,7 +182,7 @@ internal struct FrameDriver<TFrame>
     {
         while (true)
         {
-            var status = _decoder.Decode(buffer.Memory, out frame, out int consumed);
+            var status = _decoder.Decode(buffer.Expose(), out frame, out int consumed);
             if (status == DecodeStatus.Frame)
             {
                 // One unsigned compare for 1 <= consumed <= buffered.
@@ -238,7 +238,7 @@ internal struct FrameDriver<TFrame>
 
     private readonly IncompleteReadException Incomplete(ref ReadBuffer buffer, Exception? inner)
     {
-        var partial = buffer.Memory;
+        var partial = buffer.Expose();
         buffer.Clear();
         var error = new IncompleteReadException(partial, _decoder.ExpectedFrameLength, inner);
         _decoder.Reset(); // its state described the frame that was cut short

@@ -1,6 +1,6 @@
 namespace RxStreams.Internal;
 
-/// <summary>Where a <see cref="ConnectionReader"/> gets its bytes: a socket transport, or bytes fed by hand.</summary>
+/// <summary>Where a <see cref="ConnectionReader"/> gets its bytes: a connection's core (over its channel), or bytes fed by hand.</summary>
 /// <remarks>
 /// Receiving is split in two so that a waiting reader holds as little as possible: <see cref="TryReceive"/> takes
 /// whatever is there without waiting, and <see cref="WaitAsync"/> waits for "something happened" without any buffer.
@@ -9,9 +9,11 @@ namespace RxStreams.Internal;
 internal abstract class ByteSource
 {
     /// <summary>Appends what is available to <paramref name="buffer"/> without waiting.</summary>
+    /// <param name="buffer">The reader's buffer.</param>
+    /// <param name="strategy">How the receive takes memory: the consumer's choice (see <see cref="ChunkLease"/>).</param>
     /// <returns>The byte count; 0 at the end of the input (sticky); -1 when nothing is available yet.</returns>
     /// <exception cref="IOException">The input failed.</exception>
-    public abstract int TryReceive(ref ReadBuffer buffer);
+    public abstract int TryReceive(ref ReadBuffer buffer, ReceiveStrategy strategy);
 
     /// <summary>
     /// Completes when <see cref="TryReceive"/> may have something to report (bytes, the end, an error). May complete
@@ -38,4 +40,13 @@ internal abstract class ByteSource
 
     /// <summary>A subscriber's <c>OnNext</c> threw: the connection is this subscriber's and goes down with it.</summary>
     public abstract void OnConsumerFault(Exception error);
+
+    /// <summary>Whether the bytes come from a network (counted in the metrics); bytes fed by hand are not.</summary>
+    public virtual bool IsNetworkInput => false;
+
+    /// <summary>Bytes the source holds that count as already buffered by the reader (asyncio's <c>feed_data</c> appends at once).</summary>
+    public virtual int QueuedLength => 0;
+
+    /// <summary>Whether the end was announced, even with bytes still queued (asyncio's <c>eof</c> flag, shown by <c>repr</c>).</summary>
+    public virtual bool EndAnnounced => InputEnded;
 }

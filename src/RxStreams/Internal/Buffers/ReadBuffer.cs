@@ -22,10 +22,10 @@ namespace RxStreams.Internal;
 /// Anything else is copied once, on entry.
 /// </para>
 /// <para>
-/// The one exception to "never pooled": while <see cref="RecyclesArrays"/> is on (a push subscription whose observer
-/// copies every chunk and keeps nothing, such as <c>reader.Lines().Subscribe(writer)</c>), fresh arrays are rented from
+/// The one exception to "never pooled": for a receive with <see cref="ReceiveStrategy.Pooled"/> (a push subscription
+/// whose observer copies every chunk and keeps nothing, such as <c>reader.Lines().Subscribe(writer)</c>), fresh arrays are rented from
 /// <see cref="ArrayPool{T}.Shared"/>, and an array goes back to the pool when it is released, but only if no slice of
-/// it was ever handed out except through <see cref="Lend"/> to such a consumer. Every <see cref="Memory"/> read, and
+/// it was ever handed out except through <see cref="Lend"/> to such a consumer. Every <see cref="Expose"/>, and
 /// <see cref="MarkEscaped"/>, revokes that for the current array, so an array whose slices anyone may keep is never
 /// reused (guarantee 1 "Ownership"). This saves an allocation (and its zeroing) per wake of a busy line-echo connection.
 /// </para>
@@ -48,12 +48,6 @@ internal struct ReadBuffer
     private int _writableEnd;
     private bool _recyclable; // _array was rented and no slice of it escaped: releasing it returns it to the pool
 
-    /// <summary>
-    /// Whether new arrays are rented from the shared pool (and returned on release when nothing escaped): set by a
-    /// consumer that copies every chunk it is lent. Off by default.
-    /// </summary>
-    public bool RecyclesArrays { readonly get; set; }
-
     /// <summary>Whether there is an array at all (an idle buffer has none).</summary>
     public readonly bool HasArray => _array is not null;
 
@@ -61,21 +55,19 @@ internal struct ReadBuffer
     public readonly int Length => _end - _start;
 
     /// <summary>
-    /// The unconsumed bytes. Immutable and never reused: slices of it may be emitted as owned memory, so reading this
-    /// keeps the current array out of the pool for good.
+    /// Hands out the unconsumed bytes as owned memory: immutable and never reused, since slices of it may be emitted and
+    /// kept, so the current array stays out of the pool for good.
     /// </summary>
-    public ReadOnlyMemory<byte> Memory
+    public ReadOnlyMemory<byte> Expose()
     {
-        get
-        {
-            _recyclable = false;
-            return new(_array, _start, _end - _start);
-        }
+        _recyclable = false;
+        return new(_array, _start, _end - _start);
     }
 
     /// <summary>
     /// The unconsumed bytes, lent to a consumer that copies them before it returns and keeps no reference: the array may
-    /// still go back to the pool. Call <see cref="MarkEscaped"/> if the consumer turned out to keep something.
+    /// still go back to the pool. Call <see cref="MarkEscaped"/> if the consumer turned out to keep something
+    /// (<see cref="ChunkLease"/> does).
     /// </summary>
     public readonly ReadOnlyMemory<byte> Lend() => new(_array, _start, _end - _start);
 
@@ -139,14 +131,15 @@ internal struct ReadBuffer
 
     /// <summary>
     /// Returns free space of at least <paramref name="minimum"/> bytes (and preferably <paramref name="preferred"/>) after
-    /// the unconsumed bytes, moving them to a new array when the current one cannot take it.
+    /// the unconsumed bytes, moving them to a new array when the current one cannot take it: rented from the pool when
+    /// <paramref name="pooled"/> (the receive's <see cref="ReceiveStrategy.Pooled"/>), else allocated.
     /// </summary>
-    public Memory<byte> GetFreeSpace(int minimum, int preferred)
+    public Memory<byte> GetFreeSpace(int minimum, int preferred, bool pooled)
     {
         Debug.Assert(minimum > 0 && preferred >= minimum);
         if (FreeSpace < minimum)
         {
-            Grow(Math.Max(preferred, minimum));
+            Grow(Math.Max(preferred, minimum), pooled);
         }
 
         return new Memory<byte>(_array!, _end, _writableEnd - _end);
@@ -169,7 +162,7 @@ internal struct ReadBuffer
 
         if (FreeSpace < data.Length)
         {
-            Grow(Math.Max(data.Length, DefaultArraySize));
+            Grow(Math.Max(data.Length, DefaultArraySize), pooled: false);
         }
 
         data.CopyTo(_array!.AsSpan(_end));
@@ -223,7 +216,7 @@ internal struct ReadBuffer
         }
     }
 
-    private void Grow(int extra)
+    private void Grow(int extra, bool pooled)
     {
         int pending = Length;
         long wanted = (long)pending + extra;
@@ -234,7 +227,7 @@ internal struct ReadBuffer
 
         // Double for frames that keep growing (readexactly of a large n) so the copies stay linear overall.
         long size = Math.Max(wanted, Math.Min((long)pending * 2, Array.MaxLength));
-        bool rent = RecyclesArrays && size <= MaxReceiveSize;
+        bool rent = pooled && size <= MaxReceiveSize;
         var next = rent ? ArrayPool<byte>.Shared.Rent((int)size) : GC.AllocateUninitializedArray<byte>((int)size);
         _array.AsSpan(_start, pending).CopyTo(next);
         ReturnIfRecyclable(); // its pending bytes are copied; the rest went only to consumers that copied them

@@ -15,13 +15,13 @@ namespace RxStreams.Internal;
 /// the new earliest deadline. While no frame is in progress it still wakes at least every frame timeout, so a frame
 /// that starts just after a wake is caught exactly one frame timeout after its start.
 /// </para>
-/// <para>State: Running (a timer is scheduled) → Stopped (the transport closed, or a deadline passed and failed it).</para>
+/// <para>State: Created → Running (<see cref="Start"/>: a timer is scheduled) → Stopped (the connection closed, or a deadline passed and failed it).</para>
 /// </remarks>
 internal sealed class ConnectionWatchdog
 {
     private const long NoFrame = long.MinValue;
 
-    private readonly Transport _transport;
+    private readonly ConnectionCore _core;
     private readonly IScheduler _scheduler;
     private readonly long _idleTicks; // 0: no idle timeout
     private readonly long _frameTicks; // 0: no frame timeout
@@ -30,32 +30,29 @@ internal sealed class ConnectionWatchdog
     private IDisposable? _timer;
     private int _stopped;
 
-    private ConnectionWatchdog(Transport transport, IScheduler scheduler, TimeSpan? idle, TimeSpan? frame)
+    private ConnectionWatchdog(ConnectionCore core, IScheduler scheduler, TimeSpan? idle, TimeSpan? frame)
     {
-        _transport = transport;
+        _core = core;
         _scheduler = scheduler;
         _idleTicks = idle?.Ticks ?? 0;
         _frameTicks = frame?.Ticks ?? 0;
     }
 
-    /// <summary>Creates and starts a watchdog for <paramref name="transport"/> when <paramref name="options"/> ask for one.</summary>
-    public static ConnectionWatchdog? StartFor(Transport transport, ConnectionOptions options)
+    /// <summary>A watchdog for <paramref name="core"/> when <paramref name="options"/> ask for one; its timer starts with <see cref="Start"/>.</summary>
+    public static ConnectionWatchdog? For(ConnectionCore core, ConnectionOptions options) =>
+        options.IdleTimeout is null && options.FrameTimeout is null
+            ? null
+            : new ConnectionWatchdog(core, options.Scheduler, options.IdleTimeout, options.FrameTimeout);
+
+    /// <summary>Starts the timer (once the connection starts); a closed connection's watchdog stays stopped.</summary>
+    public void Start()
     {
-        if (options.IdleTimeout is null && options.FrameTimeout is null)
+        _lastActivity = Now;
+        ScheduleAt(NextDeadline(_lastActivity, NoFrame, _lastActivity));
+        if (_core.IsClosed)
         {
-            return null;
+            Stop(); // closed before it started: the close did not see a timer to stop
         }
-
-        var watchdog = new ConnectionWatchdog(transport, options.Scheduler, options.IdleTimeout, options.FrameTimeout);
-        transport.Watchdog = watchdog;
-        watchdog._lastActivity = watchdog.Now;
-        watchdog.ScheduleAt(watchdog.NextDeadline(watchdog._lastActivity, NoFrame, watchdog._lastActivity));
-        if (transport.IsClosed)
-        {
-            watchdog.Stop(); // closed before the watchdog was attached: Terminate did not see it
-        }
-
-        return watchdog;
     }
 
     private long Now => _scheduler.Now.UtcTicks;
@@ -162,6 +159,6 @@ internal sealed class ConnectionWatchdog
     private void Expire(TimeoutException error)
     {
         Stop();
-        _transport.Fail(error);
+        _core.Fail(error);
     }
 }

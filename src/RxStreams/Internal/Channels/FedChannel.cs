@@ -2,9 +2,10 @@ namespace RxStreams.Internal;
 
 /// <summary>
 /// Bytes fed by hand (asyncio's <c>feed_data</c> / <c>feed_eof</c> / <c>set_exception</c>): the source of a reader created
-/// without a connection, for tests and in-memory pipes.
+/// without a connection, for tests and in-memory pipes. The reader's input is this channel itself: with no connection there
+/// is no lifetime to keep, and an error fed here may even be cleared again (<c>set_exception(None)</c>).
 /// </summary>
-internal sealed class FedSource : ByteSource
+internal sealed class FedChannel : ByteSource
 {
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _chunks = new();
@@ -36,7 +37,7 @@ internal sealed class FedSource : ByteSource
     }
 
     /// <summary>Bytes fed and not yet taken by the reader (they count as buffered, as asyncio appends them at once).</summary>
-    public int QueuedLength
+    public override int QueuedLength
     {
         get
         {
@@ -48,7 +49,7 @@ internal sealed class FedSource : ByteSource
     }
 
     /// <summary>Whether <see cref="FeedEof"/> was called (asyncio's <c>eof</c> flag, shown by <c>repr</c>).</summary>
-    public bool EofFed
+    public override bool EndAnnounced
     {
         get
         {
@@ -109,7 +110,7 @@ internal sealed class FedSource : ByteSource
 
     public override void OnConsumerFault(Exception error) => SetException(error);
 
-    public override int TryReceive(ref ReadBuffer buffer)
+    public override int TryReceive(ref ReadBuffer buffer, ReceiveStrategy strategy)
     {
         lock (_lock)
         {

@@ -1,0 +1,230 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace RxStreams.Internal;
+
+/// <summary>A connected stream <see cref="System.Net.Sockets.Socket"/> (TCP or Unix) as an <see cref="IByteChannel"/>.</summary>
+/// <remarks>
+/// <para>
+/// The socket is non-blocking. Receives are plain non-blocking <c>recv</c> calls; when nothing is queued, the reader
+/// awaits a zero-byte receive (the socket's own cached awaitable event args: no allocation, and cancelling it never
+/// loses bytes, since it reads none). Memory is taken only once data is there, sized by <see cref="Socket.Available"/>,
+/// so an idle connection holds no receive memory (Kestrel's <c>WaitForDataBeforeAllocatingBuffer</c>). While data
+/// keeps coming, receives go straight into the free space of the current array. When the consumer copies every chunk
+/// (<see cref="ReceiveStrategy.Pooled"/>, e.g. <c>reader.Lines().Subscribe(writer)</c>) the memory is a pooled array
+/// instead, taken after the wake and given back before the next wait, and the <c>Available</c> ioctl is skipped: a wake
+/// costs the zero-byte receive, one <c>recv</c> and the echo's <c>send</c>.
+/// </para>
+/// <para>
+/// Sends are a non-blocking <c>send</c>/<c>sendmsg</c> first (one gathered call for every queued segment); only the
+/// part the kernel could not take is sent asynchronously.
+/// </para>
+/// </remarks>
+internal sealed class SocketChannel : IByteChannel
+{
+    /// <summary>Free space below which a streaming receive moves to a fresh array rather than reading a sliver.</summary>
+    private const int MinStreamingReceive = 4096;
+
+    private readonly Socket _socket;
+    private EndPoint? _localEndPoint; // read on first use (an idle connection need not hold them), kept for after close
+    private EndPoint? _remoteEndPoint;
+    private bool _expectMoreData;
+    private bool _woken;
+
+    public SocketChannel(Socket socket)
+    {
+        _socket = socket;
+
+        // Synchronous calls never block a thread: they return WouldBlock, and waiting is done asynchronously.
+        socket.Blocking = false;
+    }
+
+    public bool CanShutdownSend => true;
+
+    public EndPoint? LocalEndPoint => _localEndPoint ??= ReadEndPoint(static s => s.LocalEndPoint);
+
+    public EndPoint? RemoteEndPoint => _remoteEndPoint ??= ReadEndPoint(static s => s.RemoteEndPoint);
+
+    public Socket? Socket => _socket;
+
+    public string NetworkTransport => _socket.AddressFamily == AddressFamily.Unix ? "unix" : "tcp";
+
+    public TlsInfo? Tls => null;
+
+    public int TryReceive(ref ReadBuffer buffer, ReceiveStrategy strategy)
+    {
+        Memory<byte> memory;
+        bool pooled = strategy == ReceiveStrategy.Pooled;
+        bool streaming = _expectMoreData;
+        int available = 0;
+        if (streaming)
+        {
+            // A pooled array that is empty again costs nothing to swap for a larger one: a stream that keeps filling
+            // its receives (bulk transfer) then moves 64 KiB per recv and per send instead of 16 KiB.
+            int minimum = pooled && buffer.Length == 0 ? ReadBuffer.MaxReceiveSize : MinStreamingReceive;
+            memory = buffer.GetFreeSpace(minimum, ReadBuffer.MaxReceiveSize, pooled);
+        }
+        else
+        {
+            if (!_woken)
+            {
+                // The last receive drained the socket: wait (a zero-byte receive completes at once if data came in
+                // meanwhile) without asking the kernel first, and without holding memory while waiting.
+                buffer.ReleaseIfEmpty();
+                return -1;
+            }
+
+            if (pooled)
+            {
+                // The consumer copies every chunk and its arrays come back to the pool: no slice can pin an oversized
+                // array, so skip asking how much is queued (an ioctl per wake) and receive into a pooled array.
+                streaming = true;
+                memory = buffer.GetFreeSpace(MinStreamingReceive, ReadBuffer.DefaultArraySize, pooled);
+            }
+            else
+            {
+                available = _socket.Available;
+
+                // Exactly what is queued, so no memory is allocated that data will not fill (a kept frame pins its
+                // array). Zero available after a wake means the end of the input or an error: a receive tells which.
+                int wanted = Math.Clamp(available, 1, ReadBuffer.MaxReceiveSize);
+                memory = buffer.GetFreeSpace(wanted, wanted, pooled);
+            }
+        }
+
+        _woken = false;
+        int received = _socket.Receive(memory.Span, SocketFlags.None, out SocketError error);
+        if (error != SocketError.Success)
+        {
+            if (error == SocketError.WouldBlock)
+            {
+                _expectMoreData = false;
+                return -1;
+            }
+
+            throw new SocketException((int)error);
+        }
+
+        buffer.Commit(received);
+
+        // Keep streaming while receives come back full; after a receive sized by Available, only if more was waiting.
+        _expectMoreData = streaming ? received == memory.Length : available > received;
+        return received;
+    }
+
+    public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    {
+        _woken = true;
+        try
+        {
+            // A zero-byte receive: completes when data, a FIN or an error arrives, without a buffer. It uses the socket's
+            // own cached awaitable event args, so waiting allocates nothing.
+            return _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            return new ValueTask<int>(0);
+        }
+    }
+
+    public ValueTask SendAsync(SendBatch batch, ISendProgress progress)
+    {
+        // First a non-blocking send straight from this thread: on a healthy connection it takes everything, with no
+        // event args and no continuation. Only what the kernel could not take goes through an asynchronous send.
+        int sent;
+        SocketError error;
+        try
+        {
+            sent = batch.Many is { } many
+                ? _socket.Send(many, SocketFlags.None, out error)
+                : _socket.Send(batch.Single.AsSpan(), SocketFlags.None, out error);
+        }
+        catch (ObjectDisposedException disposed)
+        {
+            return ValueTask.FromException(disposed);
+        }
+
+        if (error != SocketError.Success && error != SocketError.WouldBlock)
+        {
+            return ValueTask.FromException(ThrowHelper.WrapSocketError(new SocketException((int)error)));
+        }
+
+        progress.OnBytesSent(sent);
+
+        return sent == batch.ByteCount ? default : SendRemainderAsync(batch.Many ?? [batch.Single], sent, progress);
+    }
+
+    public Task ShutdownSendAsync()
+    {
+        _socket.Shutdown(SocketShutdown.Send);
+        return Task.CompletedTask;
+    }
+
+    public void Close(bool abort)
+    {
+        // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
+        _ = LocalEndPoint;
+        _ = RemoteEndPoint;
+        if (abort)
+        {
+            // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        else
+        {
+            // A graceful close must stay one (FIN, and the kernel still sends what it holds) even while the reader waits
+            // in a receive: .NET turns disposing a socket with a pending operation into a reset unless the send side was
+            // shut down first (SafeSocketHandle: "unless the user requested a normal close using Socket.Shutdown").
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+                // Already shut down, or the peer is gone: closing is all that is left.
+            }
+        }
+
+        _socket.Dispose();
+    }
+
+    private async ValueTask SendRemainderAsync(List<ArraySegment<byte>> segments, int alreadySent, ISendProgress progress)
+    {
+        try
+        {
+            foreach (var segment in segments)
+            {
+                if (alreadySent >= segment.Count)
+                {
+                    alreadySent -= segment.Count;
+                    continue;
+                }
+
+                var remaining = segment.AsMemory(alreadySent);
+                alreadySent = 0;
+                while (!remaining.IsEmpty)
+                {
+                    int sent = await _socket.SendAsync(remaining, SocketFlags.None).ConfigureAwait(false);
+                    remaining = remaining[sent..];
+                    progress.OnBytesSent(sent);
+                }
+            }
+        }
+        catch (SocketException error)
+        {
+            throw ThrowHelper.WrapSocketError(error);
+        }
+    }
+
+    private EndPoint? ReadEndPoint(Func<Socket, EndPoint?> read)
+    {
+        try
+        {
+            return read(_socket);
+        }
+        catch (Exception error) when (error is ObjectDisposedException or SocketException)
+        {
+            return null;
+        }
+    }
+}
