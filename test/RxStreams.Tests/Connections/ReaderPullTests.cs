@@ -430,10 +430,6 @@ public class ReaderPullTests(TransportKind transport)
     [Test]
     public async Task PeerReset_BufferedBytesFirst_ThenIncompleteReadWithInnerError_ThenIOException()
     {
-        // DEFECT (TLS): when the bytes and the reset are both queued before the first read, the TLS reader loses the bytes
-        // and reports only the reset (IOException "Connection reset by peer"); the contract says bytes that arrived
-        // before a reset are delivered first. Excluded on TLS until the TLS receive path is fixed.
-        Assume.That(transport, Is.Not.EqualTo(TransportKind.Tls), "DEFECT: TLS loses the bytes queued before a reset");
         await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("complete\npart");
         await pair.ResetPeerAsync();

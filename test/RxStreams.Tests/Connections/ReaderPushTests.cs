@@ -56,10 +56,6 @@ public class ReaderPushTests(TransportKind transport)
     [Test]
     public async Task PeerReset_OnErrorAfterTheBytesBeforeIt()
     {
-        // DEFECT (TLS): when the bytes and the reset are both queued before the first read, the TLS reader loses the bytes
-        // and reports only the reset (IOException "Connection reset by peer"); the contract says bytes that arrived
-        // before a reset are delivered first. Excluded on TLS until the TLS receive path is fixed.
-        Assume.That(transport, Is.Not.EqualTo(TransportKind.Tls), "DEFECT: TLS loses the bytes queued before a reset");
         await using var pair = await TransportKit.OpenAsync(transport);
         // The bytes and the RST are both in flight before anyone reads.
         await pair.Peer.SendAllAsync("bytes before the reset");

@@ -87,6 +87,13 @@ internal static class TransportKit
                 }
 
                 var socket = await accepting.Within();
+                if (kind != TransportKind.Unix)
+                {
+                    // As a raw client's: without it Nagle can hold a send behind the handshake's unacknowledged last
+                    // segment, and a reset right after it (linger 0) would discard the held bytes.
+                    socket.NoDelay = true;
+                }
+
                 if (smallBuffers)
                 {
                     socket.SendBufferSize = Loopback.SmallSocketBuffer;
