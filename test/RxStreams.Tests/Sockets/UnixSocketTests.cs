@@ -3,7 +3,11 @@ using NUnit.Framework;
 
 namespace RxStreams.Tests.Sockets;
 
-/// <summary>asyncio's open_unix_connection / start_unix_server, with Python 3.13's cleanup_socket and the stale-file rules.</summary>
+/// <summary>
+/// asyncio's open_unix_connection / start_unix_server, with Python 3.13's cleanup_socket and the stale-file rules. What
+/// a Unix connection does once open (pull, push, writer, half-close) is the transport matrix of the reader and writer
+/// suites (<see cref="Connections.TransportKind.Unix"/>).
+/// </summary>
 [TestFixture]
 public sealed class UnixSocketTests
 {
@@ -16,24 +20,6 @@ public sealed class UnixSocketTests
 
     [TearDown]
     public void DeleteDirectory() => _directory.Delete(recursive: true);
-
-    [Test]
-    public async Task Echo_PullAndHalfClose_OverAUnixSocket() // open_unix_connection + start_unix_server; can_write_eof True
-    {
-        var path = PathOf("echo.sock");
-        var server = await Streams.StartUnixServerAsync(async (reader, writer) =>
-        {
-            writer.Write(await reader.ReadAsync(-1)); // to EOF, then answer: needs the client's half-close
-        }, path);
-        await using var guard = Loopback.Guard(server);
-
-        await using var connection = await Streams.OpenUnixConnectionAsync(path).Within();
-        var (reader, writer) = connection;
-        Assert.That(writer.CanWriteEof, Is.True);
-        writer.Write(Loopback.Bytes("over unix"));
-        writer.WriteEof();
-        Assert.That(Loopback.Text(await reader.ReadAsync(-1).Within()), Is.EqualTo("over unix"));
-    }
 
     [Test]
     public async Task Close_RemovesTheSocketFile() // Python 3.13 cleanup_socket

@@ -1,24 +1,27 @@
-using System.Net.Sockets;
 using NUnit.Framework;
+using RxStreams.Tests.Sockets;
 
-namespace RxStreams.Tests.Sockets;
+namespace RxStreams.Tests.Connections;
 
 /// <summary>
-/// asyncio's StreamReader pull methods (reference §1.5) over a real loopback connection: the RxStreams client reads,
-/// a raw socket peer writes. Every wait is bounded.
+/// asyncio's StreamReader pull methods (reference §1.5) on every transport (<see cref="TransportKind"/>): the RxStreams
+/// client reads, the peer writes. Every wait is bounded.
 /// </summary>
-[TestFixture]
+[TestFixture(TransportKind.Tcp)]
+[TestFixture(TransportKind.Unix)]
+[TestFixture(TransportKind.InMemory)]
+[TestFixture(TransportKind.Tls)]
 [CancelAfter(30_000)]
-public class ReaderPullSocketTests
+public class ReaderPullTests(TransportKind transport)
 {
     private static ConnectionOptions WithLimit(int limit) => new() { Limit = limit };
 
     [Test]
     public async Task ReadN_ReturnsAtMostNOfWhatIsAvailable_ThenReadToEof()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("hello world");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         var first = await pair.Reader.ReadAsync(5).Within();
         var rest = await pair.Reader.ReadAsync(-1).Within();
@@ -36,7 +39,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadN_WaitsOnceThenReturnsWhatArrived()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var pending = pair.Reader.ReadAsync(1000);
         Assert.That(pending.IsCompleted, Is.False, "no byte has been sent yet");
 
@@ -50,12 +53,12 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadMinusOne_ReadsEverythingToEof_LargePayload()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var payload = Loopback.Pattern(3 * 1024 * 1024 + 17);
         var sending = Task.Run(async () =>
         {
             await pair.Peer.SendAllAsync(payload);
-            pair.Peer.Shutdown(SocketShutdown.Send);
+            await pair.Peer.ShutdownSendAsync();
         });
 
         var all = await pair.Reader.ReadAsync().Within();
@@ -72,7 +75,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadZero_ReturnsEmptyAtOnce_WithNoDataAndNoEof()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
 
         var zero = pair.Reader.ReadAsync(0);
 
@@ -87,10 +90,10 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadLine_ReturnsLines_ThenUnterminatedLastLine_ThenEmpty()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("one\ntwo\n");
         await pair.Peer.SendAllAsync("three");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         var lines = new List<string>();
         for (int i = 0; i < 10; i++)
@@ -115,7 +118,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadLine_LineOfExactlyLimitIsAccepted()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         await pair.Peer.SendAllAsync(new string('a', 16) + "\n");
 
         var line = await pair.Reader.ReadLineAsync().Within();
@@ -126,7 +129,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadLine_OverLongLine_SeparatorArrived_DropsThroughNewlineAndRaises()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         // One send: the reader sees all of it in one receive, so the '\n' of the long line is in the buffer.
         await pair.Peer.SendAllAsync("short\n" + new string('x', 40) + "\nafter\n");
 
@@ -141,7 +144,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadLine_OverLongLine_SeparatorNotYetArrived_ClearsBuffer_RestComesBackAsALine()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         await pair.Peer.SendAllAsync(new string('x', 40));
 
         var overrun = Assert.ThrowsAsync<LimitOverrunException>(async () => await pair.Reader.ReadLineAsync().Within());
@@ -160,7 +163,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadExactly_ReturnsExactlyN_WaitingAcrossSends()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var pending = pair.Reader.ReadExactlyAsync(10);
         await pair.Peer.SendAllAsync("abcd");
         Assert.That(pending.IsCompleted, Is.False, "only 4 of 10 bytes exist");
@@ -175,7 +178,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadExactly_LargerThanLimit_IsAllowed()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         var payload = Loopback.Pattern(300_000);
         var sending = pair.Peer.SendAllAsync(payload);
 
@@ -188,9 +191,9 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadExactly_EofFirst_RaisesIncompleteReadWithPartialAndExpected()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("abcdef");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         Assert.That(Loopback.Text(await pair.Reader.ReadExactlyAsync(4).Within()), Is.EqualTo("abcd"));
         var incomplete = Assert.ThrowsAsync<IncompleteReadException>(async () => await pair.Reader.ReadExactlyAsync(4).Within());
@@ -212,9 +215,9 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadUntil_ReturnsThroughSeparator_IncompleteAtEof()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("key=value;;other;;rest");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         var separator = Loopback.Bytes(";;");
 
         Assert.That(Loopback.Text(await pair.Reader.ReadUntilAsync(separator).Within()), Is.EqualTo("key=value;;"));
@@ -237,7 +240,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadUntil_SeparatorFoundButTooFar_KeepsData_ReadConsumedSkipsIt()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         await pair.Peer.SendAllAsync(new string('a', 20) + "|tail|");
         var bar = Loopback.Bytes("|");
 
@@ -258,7 +261,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadUntil_SeparatorNotFound_ConsumedIsBufLenMinusSepLenPlusOne_DataKept()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(WithLimit(16));
+        await using var pair = await TransportKit.OpenAsync(transport, WithLimit(16));
         await pair.Peer.SendAllAsync(new string('b', 30));
         var end = Loopback.Bytes("END");
 
@@ -276,9 +279,9 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadUntil_SeveralSeparators_EarliestEndWins()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("a\r\nb\nc;d\r\n;");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         ReadOnlyMemory<byte>[] separators = [Loopback.Bytes("\r\n"), Loopback.Bytes("\n"), Loopback.Bytes(";")];
 
         var frames = new List<string>();
@@ -302,11 +305,11 @@ public class ReaderPullSocketTests
     [Test]
     public async Task AtEof_FalseUntilEofSeenAndBufferEmpty()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         Assert.That(pair.Reader.AtEof, Is.False);
 
         await pair.Peer.SendAllAsync("ab");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         Assert.That(Loopback.Text(await pair.Reader.ReadAsync(1).Within()), Is.EqualTo("a"));
         Assert.That(pair.Reader.AtEof, Is.False, "a byte is still buffered");
 
@@ -318,11 +321,11 @@ public class ReaderPullSocketTests
     [Test]
     public async Task AwaitForeach_YieldsEveryLineIncludingUnterminatedLast()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("alpha\nbeta\n");
         await pair.Peer.SendAllAsync("gam");
         await pair.Peer.SendAllAsync("ma\ndelta");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         var lines = new List<string>();
         await foreach (var line in pair.Reader)
@@ -337,9 +340,9 @@ public class ReaderPullSocketTests
     [Test]
     public async Task ReadLinesAsync_IsTheSameSequence()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("1\n22\n333\n");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         var lines = new List<string>();
         using var cts = new CancellationTokenSource(Loopback.Timeout);
@@ -354,7 +357,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task SecondConcurrentConsumer_GetsInvalidOperation_FirstStillWorks()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var pending = pair.Reader.ReadLineAsync();
         Assert.That(pending.IsCompleted, Is.False);
 
@@ -376,7 +379,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task PullWhileSubscribed_GetsInvalidOperation()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var pushed = new RecordingObserver();
         using var subscription = pair.Reader.Subscribe(pushed);
 
@@ -390,7 +393,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task CancellingPendingReadLine_ConsumesNothing()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         // One send: the first readline takes "abc\n" and leaves "par" buffered.
         await pair.Peer.SendAllAsync("abc\npar");
         Assert.That(Loopback.Text(await pair.Reader.ReadLineAsync().Within()), Is.EqualTo("abc\n"));
@@ -410,7 +413,7 @@ public class ReaderPullSocketTests
     [Test]
     public async Task CancellingPendingReadExactly_ConsumesNothing_AndReaderIsReusable()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("abcdef");
         Assert.That(Loopback.Text(await pair.Reader.ReadExactlyAsync(2).Within()), Is.EqualTo("ab"));
 
@@ -427,9 +430,9 @@ public class ReaderPullSocketTests
     [Test]
     public async Task PeerReset_BufferedBytesFirst_ThenIncompleteReadWithInnerError_ThenIOException()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         await pair.Peer.SendAllAsync("complete\npart");
-        pair.Peer.Reset();
+        await pair.ResetPeerAsync();
 
         // Documented difference from asyncio: bytes that arrived before the reset are still delivered.
         Assert.That(Loopback.Text(await pair.Reader.ReadLineAsync().Within()), Is.EqualTo("complete\n"));

