@@ -1,14 +1,5 @@
 namespace RxStreams.Testing.Simulation;
 
-/// <summary>What a link carries: bytes, or the end of a direction, or the answer to a connect.</summary>
-internal enum SegmentKind
-{
-    Data,
-    SynAck,
-    Fin,
-    Rst,
-}
-
 /// <summary>One segment in flight, with the virtual time it reaches the other host.</summary>
 internal sealed class Segment(SegmentKind kind, byte[]? data)
 {

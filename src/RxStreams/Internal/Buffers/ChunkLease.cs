@@ -15,8 +15,8 @@ namespace RxStreams.Internal;
 /// anyone else (may keep what it is handed)  | Kept             | Expose (escaped)  | -                           | -
 /// </code>
 /// <para>
-/// An escaped array is never written again and never pooled: slices of it are owned, immutable memory (contract
-/// guarantee 1). A lent one may be, because the copier kept nothing of it.
+/// An escaped array is never written again and never pooled: slices of it are owned, immutable memory (see
+/// docs/contract.md, guarantee 1 "Ownership"). A lent one may be, because the copier kept nothing of it.
 /// </para>
 /// </remarks>
 internal readonly struct ChunkLease

@@ -63,31 +63,3 @@ internal abstract class Sink<TTarget> : IDisposable
         }
     }
 }
-
-/// <summary>An observer that ignores everything: what a sink forwards to once it has finished.</summary>
-internal sealed class NopObserver<T> : IObserver<T>
-{
-    public static readonly NopObserver<T> Instance = new();
-
-    public void OnCompleted()
-    {
-    }
-
-    public void OnError(Exception error)
-    {
-    }
-
-    public void OnNext(T value)
-    {
-    }
-}
-
-/// <summary>
-/// Marks an observable whose chunks are immutable memory that the receiver owns (emitted by RxStreams itself), so a
-/// framing operator can slice frames out of them instead of copying.
-/// </summary>
-internal interface IOwnedMemorySource
-{
-    /// <summary>Whether the chunks really are owned, immutable memory (a custom decoder's frames may not be).</summary>
-    bool EmitsOwnedMemory { get; }
-}
