@@ -84,6 +84,16 @@ public sealed class DashboardMetricsTests
             var payload = new byte[256 * 1024];
             pair.Client.Writer.Write(payload);
             pair.Client.Writer.WriteEof();
+
+            // Nothing is read until the echo's writer is above its high-water mark, so its read loop really pauses
+            // (a client reading at once could keep the writer below the mark, and nothing would be paused to measure).
+            var paused = System.Diagnostics.Stopwatch.StartNew();
+            while (!pair.Server.Writer.IsPaused && paused.Elapsed < Loopback.Timeout)
+            {
+                await Task.Delay(5);
+            }
+
+            Assert.That(pair.Server.Writer.IsPaused, Is.True, "the echo's writer passed its high-water mark");
             long received = 0;
             while (received < payload.Length)
             {
