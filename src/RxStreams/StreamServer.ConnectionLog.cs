@@ -4,7 +4,8 @@ using RxStreams.Internal;
 
 namespace RxStreams;
 
-/// <summary>How the server logs a connection's failure: escaped, and bounded in volume however many peers misbehave.</summary>
+// How the server logs a connection's failure: escaped, and bounded in volume however many peers misbehave.
+// The type's docs are in StreamServer.cs.
 public sealed partial class StreamServer
 {
     private const string SetupFailureKind = "connection setup failed: ";
