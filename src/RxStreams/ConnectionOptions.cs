@@ -158,6 +158,7 @@ public partial class ConnectionOptions
             }
 
             server.Tls?.Validate(nameof(ServerOptions.Tls));
+            server.ValidateConnectionPolicies();
         }
 
         if (LowWaterMark > HighWaterMark)

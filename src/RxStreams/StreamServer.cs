@@ -68,6 +68,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
     private readonly ConnectionSetupStep[] _setupSteps;
+    private readonly ConnectionPolicy? _policy; // per-client limits and the connection-age limit (ServerOptions)
     private readonly ILogger _logger;
     private readonly ConnectionList _connections = new();
     private readonly SubscriberList _subscribers = new();
@@ -83,7 +84,8 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     {
         _listeners = listeners;
         _options = options;
-        _setupSteps = ConnectionSetup.StepsFor(options);
+        _policy = ConnectionPolicy.For(options);
+        _setupSteps = ConnectionSetup.StepsFor(options, _policy is null ? null : _policy.AdmitAsync);
         _logger = options.LoggerFactory?.CreateLogger(Log.ServerCategory) ?? NullLogger.Instance;
         _connectionCap = (options.MaxConnections ?? ServerOptions.DefaultMaxConnections) is { } cap and < int.MaxValue ? cap : null;
         EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
@@ -221,6 +223,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         }
 
         _closing.Cancel();
+        _policy?.Dispose();
         foreach (var subscription in _subscribers.Close())
         {
             subscription.Complete(failure);
