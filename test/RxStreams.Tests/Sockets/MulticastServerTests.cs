@@ -89,6 +89,34 @@ public class MulticastServerTests
     }
 
     [Test]
+    public async Task OneSubscriberThrows_TheOtherStillGetsTheConnection_ThenItIsAbortedAndReported()
+    {
+        var server = await Streams.StartServerAsync("127.0.0.1", 0);
+        await using var guard = Loopback.Guard(server);
+        var reported = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var errorLog = server.Errors.Subscribe(e => reported.TrySetResult(e));
+        using var faulty = server.Subscribe(_ => throw new InvalidTimeZoneException("subscriber bug"));
+        var seen = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var watcher = server.Subscribe(c => seen.TrySetResult(c));
+
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await client.ConnectAsync(server.EndPoints[0]).Within();
+        }
+        catch (SocketException)
+        {
+            // The abort can reset the connection before the connect call returns.
+        }
+
+        var connection = await seen.Task.Within();
+
+        Assert.That(await reported.Task.Within(), Is.InstanceOf<InvalidTimeZoneException>());
+        await connection.Closed.Within();
+        Assert.That(connection.Error, Is.InstanceOf<InvalidTimeZoneException>(), "aborted with the subscriber's error");
+    }
+
+    [Test]
     public async Task NoSubscriber_ClientWaitsInTheBacklog_TheNextSubscriberGetsIt()
     {
         var server = await Streams.StartServerAsync("127.0.0.1", 0);
