@@ -180,6 +180,7 @@ public partial class ConnectionOptions
             }
 
             server.Tls?.Validate(nameof(ServerOptions.Tls));
+            server.ValidateConnectionPolicies();
         }
 
         if (LowWaterMark > HighWaterMark)
@@ -202,7 +203,9 @@ public partial class ConnectionOptions
 /// (docs/adr/0014-listener-loss-and-connection-cap.md);
 /// the PROXY protocol settings for a server behind HAProxy's <c>accept-proxy</c> or nginx's
 /// <c>listen ... proxy_protocol</c> (<see cref="ProxyProtocol"/>, <see cref="ProxyProtocolTimeout"/>,
-/// <see cref="ProxyProtocolMaxHeaderLength"/>); and, for a Unix domain socket server, whether closing removes its socket
+/// <see cref="ProxyProtocolMaxHeaderLength"/>); connection policies, per client address
+/// (<see cref="MaxConnectionsPerClient"/>, <see cref="MaxConnectionRatePerClient"/>) and by age
+/// (<see cref="MaxConnectionAge"/>, to rebalance behind a load balancer); and, for a Unix domain socket server, whether closing removes its socket
 /// file (<see cref="CleanupSocket"/>).
 /// </remarks>
 public sealed partial class ServerOptions : ConnectionOptions

@@ -19,7 +19,7 @@ public sealed partial class ServerOptions
     /// of its own, should set a cap that fits. If accepting still fails for want of descriptors (EMFILE, ENFILE), the
     /// server backs off (10 ms doubling to 1 s between attempts, one log line and one <see cref="StreamServer.Errors"/>
     /// report per episode) and accepts again once descriptors are free. The cap is checked before each accept, so with
-    /// several listening sockets or subscribers it can be passed by one connection per extra accept loop.
+    /// several listening sockets it can be passed by one connection per extra listening socket (one accept loop each).
     /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
     public int? MaxConnections

@@ -13,13 +13,14 @@ namespace RxStreams;
 // Every accept loop is tracked: WaitClosedAsync, DisposeAsync and
 // ShutdownAsync complete only after the loops have ended, and a loop that ends by an error nobody
 // foresaw reports it instead of leaving a faulted task unobserved.
+// The type's docs are in StreamServer.cs.
 public sealed partial class StreamServer
 {
     private readonly ConcurrentDictionary<Task, byte> _acceptLoops = new();
 
-    private void StartAcceptLoop(Listener listener, AcceptSubscription subscription)
+    private void StartAcceptLoop(Listener listener)
     {
-        var loop = RunAcceptLoopAsync(listener, subscription);
+        var loop = RunAcceptLoopAsync(listener);
         _acceptLoops.TryAdd(loop, 0);
         _ = loop.ContinueWith(
             static (ended, loops) => ((ConcurrentDictionary<Task, byte>)loops!).TryRemove(ended, out _),
@@ -29,11 +30,11 @@ public sealed partial class StreamServer
             TaskScheduler.Default);
     }
 
-    private async Task RunAcceptLoopAsync(Listener listener, AcceptSubscription subscription)
+    private async Task RunAcceptLoopAsync(Listener listener)
     {
         try
         {
-            await AcceptLoopAsync(listener, subscription).ConfigureAwait(false);
+            await AcceptLoopAsync(listener).ConfigureAwait(false);
         }
         catch (Exception unforeseen)
         {
@@ -44,8 +45,8 @@ public sealed partial class StreamServer
 
     private Task WhenAcceptLoopsEndedAsync() => _acceptLoops.IsEmpty ? Task.CompletedTask : Task.WhenAll(_acceptLoops.Keys);
 
-    /// <summary>Waits before the next accept; false when the loop should end (the server closed or the subscriber left).</summary>
-    private async Task<bool> BackOffAsync(Listener listener, AcceptBackoff backoff, SocketException error, CancellationToken cancellationToken)
+    /// <summary>Waits before the next accept; returns early when the server closes or the last subscriber leaves.</summary>
+    private async Task BackOffAsync(Listener listener, AcceptBackoff backoff, SocketException error, CancellationToken cancellationToken)
     {
         try
         {
@@ -73,11 +74,10 @@ public sealed partial class StreamServer
         try
         {
             await Task.Delay(backoff.NextDelay(), cancellationToken).ConfigureAwait(false);
-            return true;
         }
         catch (OperationCanceledException)
         {
-            return false;
+            // The caller's loop sees why and pauses or ends.
         }
     }
 

@@ -5,6 +5,7 @@ using RxStreams.Internal;
 namespace RxStreams;
 
 // How the server logs a connection's failure: escaped, and bounded in volume however many peers misbehave.
+// The type's docs are in StreamServer.cs.
 public sealed partial class StreamServer
 {
     private const string SetupFailureKind = "connection setup failed: ";

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Reactive.Disposables;
@@ -6,6 +5,7 @@ using System.Reactive.Subjects;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RxStreams.Internal;
+using RxStreams.Internal.Servers;
 
 namespace RxStreams;
 
@@ -14,17 +14,33 @@ namespace RxStreams;
 /// </summary>
 /// <remarks>
 /// <para>
-/// <b>Accepting is driven by subscribers.</b> Each subscriber runs its own accept loop on the listening sockets, so
-/// every connection goes to exactly one subscriber (several subscribers share the load, like several processes on
-/// one port). While nobody subscribes, nothing is accepted: connections wait in the OS backlog
-/// (<see cref="ServerOptions.Backlog"/>) and none is ever accepted without an owner. The callback form of
+/// <b>A hot, multicast observable.</b> Every subscriber sees every connection accepted while it is subscribed, as with
+/// any Rx subject: a logging or metrics subscriber beside the one that serves does not take connections away from it.
+/// Accepting runs while at least one subscriber is registered (one accept loop per listening socket, whatever the
+/// number of subscribers); while nobody subscribes, nothing is accepted and connections wait in the OS backlog
+/// (<see cref="ServerOptions.Backlog"/>). The callback form of
 /// <see cref="Streams.StartServerAsync(Func{ConnectionReader, ConnectionWriter, Task}, string?, int, ServerOptions?, CancellationToken)"/>
-/// subscribes at once, as asyncio's <c>start_server</c> serves at once.
+/// subscribes at once, as asyncio's <c>start_server</c> serves at once. The server does not split connections between
+/// subscribers: to spread work, dispatch inside one subscriber, or run several servers on one port with
+/// <see cref="ServerOptions.ReusePort"/>.
 /// </para>
 /// <para>
-/// A subscriber owns the connections it receives and must dispose them. If its <c>OnNext</c> throws, that connection
-/// is aborted, the error goes to <see cref="Errors"/>, and accepting goes on. When the server closes, subscribers get
-/// <c>OnCompleted</c>.
+/// <b>One consumer per connection.</b> Subscribers share each connection, but its bytes are still read once: only one
+/// of them may subscribe to its <see cref="StreamConnection.Reader"/> or pull from it; another that tries gets
+/// <see cref="InvalidOperationException"/> (as <c>OnError</c>, reported on <see cref="Errors"/>). Side subscribers such as
+/// loggers must look at the connection (its endpoints, <see cref="StreamConnection.Closed"/>) and never consume its bytes
+/// or write to it. Whichever subscriber closes or disposes the connection closes it for all.
+/// </para>
+/// <para>
+/// <b>Who closes a connection.</b> The subscriber that reads it (a <see cref="Serve"/> handler closes it when the handler
+/// ends). A connection that no subscriber closes stays open, as in asyncio, until the peer closes it, a timeout of
+/// <see cref="ConnectionOptions.IdleTimeout"/> ends it, or <see cref="CloseClients"/>, <see cref="AbortClients"/> or
+/// <see cref="ShutdownAsync"/> ends it; the server counts it in <see cref="ConnectionCount"/> until then and
+/// <see cref="WaitClosedAsync"/> waits for it. <see cref="Close"/> does not close it: a handler starts off the accept
+/// loop, so closing connections nobody has read yet would race with handlers about to read them. A connection whose
+/// subscribers all left between its accept and its delivery is aborted, so none stays open without having been seen.
+/// If a subscriber's <c>OnNext</c> throws, the connection is aborted once every subscriber has had it, the error goes
+/// to <see cref="Errors"/>, and accepting goes on. When the server closes, subscribers get <c>OnCompleted</c>.
 /// </para>
 /// <para>
 /// <b>Closing.</b> <see cref="Close"/> stops listening at once and leaves accepted connections alone (as asyncio);
@@ -33,7 +49,7 @@ namespace RxStreams;
 /// The states (bound, serving, closed) and what each call does in each are tabled in docs/contract.md ("The server").
 /// </para>
 /// <para>
-/// <b>A connection cap.</b> With <see cref="ServerOptions.MaxConnections"/>, each accept loop waits for a free slot before
+/// <b>A connection cap.</b> With <see cref="ServerOptions.MaxConnections"/>, the accept loops wait for a free slot before
 /// it accepts, so at the cap new clients wait in the OS backlog until a connection closes.
 /// </para>
 /// <para>
@@ -52,9 +68,11 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     private readonly Listener[] _listeners;
     private readonly ServerOptions _options;
     private readonly ConnectionSetupStep[] _setupSteps;
+    private readonly ConnectionPolicy? _policy; // per-client limits and the connection-age limit (ServerOptions)
     private readonly ILogger _logger;
     private readonly ConnectionList _connections = new();
-    private readonly ConcurrentDictionary<AcceptSubscription, byte> _subscriptions = new();
+    private readonly SubscriberList _subscribers = new();
+    private readonly CancellationTokenSource _closing = new(); // cancelled by Close: ends the accept loops and pending set-ups
     private readonly ISubject<Exception> _errors = Subject.Synchronize(new Subject<Exception>());
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -66,7 +84,8 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     {
         _listeners = listeners;
         _options = options;
-        _setupSteps = ConnectionSetup.StepsFor(options);
+        _policy = ConnectionPolicy.For(options);
+        _setupSteps = ConnectionSetup.StepsFor(options, _policy is null ? null : _policy.AdmitAsync);
         _logger = options.LoggerFactory?.CreateLogger(Log.ServerCategory) ?? NullLogger.Instance;
         _connectionCap = (options.MaxConnections ?? ServerOptions.DefaultMaxConnections) is { } cap and < int.MaxValue ? cap : null;
         EndPoints = Array.AsReadOnly(listeners.Select(static l => l.EndPoint).ToArray());
@@ -98,9 +117,12 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     /// </summary>
     public IObservable<Exception> Errors => _errors;
 
-    /// <summary>Accepts connections for <paramref name="observer"/> until it unsubscribes or the server closes.</summary>
-    /// <param name="observer">Receives each connection it accepts; it owns them.</param>
-    /// <returns>Disposing stops this subscriber's accepting.</returns>
+    /// <summary>
+    /// Shows <paramref name="observer"/> every connection accepted from now until it unsubscribes or the server closes;
+    /// while it is subscribed, the server accepts (it shares the connections with the other subscribers).
+    /// </summary>
+    /// <param name="observer">Receives each connection; it may read it only if no other subscriber does.</param>
+    /// <returns>Disposing unsubscribes; when the last subscriber leaves, accepting pauses.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="observer"/> is <see langword="null"/>.</exception>
     public IDisposable Subscribe(IObserver<StreamConnection> observer)
     {
@@ -111,15 +133,11 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             return Disposable.Empty;
         }
 
-        var subscription = new AcceptSubscription(this, observer);
-        _subscriptions.TryAdd(subscription, 0);
-        if (IsClosed)
+        var subscription = new ServerSubscription(_subscribers, observer);
+        if (!_subscribers.TryAdd(subscription))
         {
-            subscription.Complete();
-        }
-        else if (IsServing)
-        {
-            subscription.Start();
+            observer.OnCompleted(); // closed meanwhile
+            return Disposable.Empty;
         }
 
         return subscription;
@@ -157,9 +175,9 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             Log.Serving(_logger, DescribeEndPoints());
         }
 
-        foreach (var subscription in _subscriptions.Keys)
+        foreach (var listener in _listeners)
         {
-            subscription.Start();
+            StartAcceptLoop(listener);
         }
     }
 
@@ -172,7 +190,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
     /// The server is never affected.
     /// </summary>
     /// <param name="handler">Handles one connection.</param>
-    /// <returns>Disposing stops accepting for this handler (connections already handed over go on).</returns>
+    /// <returns>Disposing unsubscribes the handler (connections already handed over go on).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
     public IDisposable Serve(Func<ConnectionReader, ConnectionWriter, Task> handler)
     {
@@ -204,7 +222,9 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
             listener.Dispose();
         }
 
-        foreach (var subscription in _subscriptions.Keys)
+        _closing.Cancel();
+        _policy?.Dispose();
+        foreach (var subscription in _subscribers.Close())
         {
             subscription.Complete(failure);
         }
@@ -348,7 +368,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         ReportError(error);
     }
 
-    private void OnHandlerError(EndPoint? remoteEndPoint, Exception error)
+    internal void OnHandlerError(EndPoint? remoteEndPoint, Exception error)
     {
         LogConnectionFailure(duringSetup: false, remoteEndPoint, error);
         ReportError(error);
@@ -375,118 +395,6 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
                 // Nowhere left to report to.
             }
         }
-    }
-
-    private async Task AcceptLoopAsync(Listener listener, AcceptSubscription subscription)
-    {
-        var token = subscription.Token;
-        var backoff = new AcceptBackoff();
-        while (!token.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                await WaitForConnectionSlotAsync(token).ConfigureAwait(false);
-                socket = await listener.Socket.AcceptAsync(token).ConfigureAwait(false);
-            }
-            catch (Exception) when (IsClosed || token.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception error) when (IsListenerGone(error))
-            {
-                OnListenerLost(listener, error); // closed or shut down under us: retrying would spin
-                return;
-            }
-            catch (SocketException error) when (AcceptBackoff.IsShortage(error))
-            {
-                // Out of descriptors (EMFILE, ENFILE) or buffers: retrying at once would spin and log without end.
-                if (!await BackOffAsync(listener, backoff, error, token).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-            catch (SocketException error)
-            {
-                // A client that gave up before we accepted it: keep serving.
-                OnAcceptError(error);
-                await Task.Yield();
-                continue;
-            }
-
-            OnAccepted(listener, backoff);
-            try
-            {
-                AdoptAndDeliver(socket, listener, subscription);
-            }
-            catch (Exception error)
-            {
-                // A logger or subscriber that threw while this connection's failure was reported (the connection was
-                // failed already): the loop goes on.
-                OnAcceptError(error);
-            }
-        }
-    }
-
-    private void AdoptAndDeliver(Socket socket, Listener listener, AcceptSubscription subscription)
-    {
-        StreamConnection connection;
-        try
-        {
-            connection = Adopt(socket, listener.IsTcp);
-        }
-        catch (Exception error)
-        {
-            // The peer reset before we could set the socket up (or the set-up failed otherwise): that connection is gone,
-            // the server is not.
-            socket.Dispose();
-            OnAcceptError(error);
-            return;
-        }
-
-        if (_setupSteps.Length == 0)
-        {
-            DeliverOrAbort(connection, subscription);
-        }
-        else
-        {
-            _ = SetUpThenDeliverAsync(connection, subscription);
-        }
-    }
-
-    private static void DeliverOrAbort(StreamConnection connection, AcceptSubscription subscription)
-    {
-        Tracing.Delivered(connection);
-        if (!subscription.Deliver(connection))
-        {
-            connection.Abort();
-        }
-    }
-
-    private async Task SetUpThenDeliverAsync(StreamConnection connection, AcceptSubscription subscription)
-    {
-        try
-        {
-            foreach (var step in _setupSteps)
-            {
-                await step(connection, subscription.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception error)
-        {
-            // A peer that fails its PROXY header or TLS handshake loses its own connection; the server goes on.
-            connection.Core.Fail(error);
-            if (error is not OperationCanceledException)
-            {
-                OnSetupError(connection, error);
-            }
-
-            return;
-        }
-
-        DeliverOrAbort(connection, subscription);
     }
 
     private StreamConnection Adopt(Socket socket, bool isTcp)
@@ -522,123 +430,6 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         if (IsClosed && _connections.Count == 0)
         {
             _allClosed.TrySetResult();
-        }
-    }
-
-    /// <summary>One subscriber: its accept loops share a lock so that <c>OnNext</c> calls never overlap (Rx grammar).</summary>
-    private sealed class AcceptSubscription(StreamServer server, IObserver<StreamConnection> observer) : IDisposable
-    {
-        private readonly CancellationTokenSource _cancellation = new();
-        private readonly Lock _gate = new();
-        private bool _done;
-        private int _started;
-
-        public CancellationToken Token => _cancellation.Token;
-
-        /// <summary>Starts one accept loop per listening socket (once; servers not yet serving start them later).</summary>
-        public void Start()
-        {
-            if (Interlocked.Exchange(ref _started, 1) == 0)
-            {
-                foreach (var listener in server._listeners)
-                {
-                    server.StartAcceptLoop(listener, this);
-                }
-            }
-        }
-
-        public bool Deliver(StreamConnection connection)
-        {
-            lock (_gate)
-            {
-                if (_done)
-                {
-                    return false;
-                }
-
-                try
-                {
-                    observer.OnNext(connection);
-                }
-                catch (Exception error)
-                {
-                    connection.Core.Fail(error);
-                    server.OnHandlerError(connection.RemoteEndPoint, error);
-                }
-
-                return true;
-            }
-        }
-
-        public void Complete(Exception? failure = null)
-        {
-            lock (_gate)
-            {
-                if (_done)
-                {
-                    return;
-                }
-
-                _done = true;
-            }
-
-            _cancellation.Cancel();
-            server._subscriptions.TryRemove(this, out _);
-            if (failure is null)
-            {
-                observer.OnCompleted();
-            }
-            else
-            {
-                observer.OnError(failure);
-            }
-        }
-
-        public void Dispose()
-        {
-            lock (_gate)
-            {
-                _done = true;
-            }
-
-            _cancellation.Cancel();
-            server._subscriptions.TryRemove(this, out _);
-        }
-    }
-
-    /// <summary>Runs the asyncio-style callback for each accepted connection and ties the connection's life to it.</summary>
-    private sealed class HandlerObserver(StreamServer server, Func<ConnectionReader, ConnectionWriter, Task> handler) : IObserver<StreamConnection>
-    {
-        public void OnNext(StreamConnection value) => _ = RunAsync(value);
-
-        public void OnError(Exception error)
-        {
-        }
-
-        public void OnCompleted()
-        {
-        }
-
-        private async Task RunAsync(StreamConnection connection)
-        {
-            await Task.Yield(); // off the accept loop: a handler's synchronous start must not delay accepting
-            try
-            {
-                await handler(connection.Reader, connection.Writer).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // A cancelled handler (close was requested, or its own token fired) is a normal end: asyncio 3.13 closes a
-                // cancelled handler's transport gracefully and reports nothing (test_unhandled_cancel).
-            }
-            catch (Exception error)
-            {
-                connection.Core.Fail(error);
-                server.OnHandlerError(connection.RemoteEndPoint, error);
-                return;
-            }
-
-            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

@@ -202,4 +202,19 @@ internal static class Metrics
 
     private static string ErrorType(Exception error) =>
         error is System.Net.Sockets.SocketException socketError ? socketError.SocketErrorCode.ToString() : error.GetType().FullName ?? "unknown";
+
+    // Connection policies (per-client limits): connections the server refused.
+    internal const string RejectedConnectionsName = "rxstreams.server.connections.rejected";
+
+    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>(
+        RejectedConnectionsName, "{connection}", "Connections refused by a connection policy (per-client limits).");
+
+    /// <summary>A connection policy refused a connection; <paramref name="policy"/> names which.</summary>
+    public static void ConnectionRejected(string policy)
+    {
+        if (Rejected.Enabled)
+        {
+            Rejected.Add(1, new KeyValuePair<string, object?>("rxstreams.policy", policy));
+        }
+    }
 }
