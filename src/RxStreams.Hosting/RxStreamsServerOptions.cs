@@ -75,9 +75,35 @@ public sealed class RxStreamsServerOptions
 
     /// <summary>
     /// The most connections open at once (<see cref="ServerOptions.MaxConnections"/>): at the cap new clients wait in the
-    /// OS backlog; <see langword="null"/> (the default) has no cap.
+    /// OS backlog; <see langword="null"/> (the default) takes the library's default, derived from the process's open-file
+    /// limit (<see cref="ServerOptions.DefaultMaxConnections"/>).
     /// </summary>
     public int? MaxConnections { get; set; }
+
+    /// <summary>
+    /// The most connections one client address may hold open at once (<see cref="ServerOptions.MaxConnectionsPerClient"/>,
+    /// judged on the PROXY-derived address); <see langword="null"/> (the default) has no per-client cap.
+    /// </summary>
+    public int? MaxConnectionsPerClient { get; set; }
+
+    /// <summary>
+    /// The most new connections one client address may open per <see cref="ConnectionRatePeriod"/>
+    /// (<see cref="ServerOptions.MaxConnectionRatePerClient"/>); <see langword="null"/> (the default) has no rate limit.
+    /// </summary>
+    public int? MaxConnectionRatePerClient { get; set; }
+
+    /// <summary>The period of <see cref="MaxConnectionRatePerClient"/>; unset, the library's default (one second).</summary>
+    public TimeSpan? ConnectionRatePeriod { get; set; }
+
+    /// <summary>
+    /// How old a connection may grow before the server asks it to finish through <c>CloseRequested</c>
+    /// (<see cref="ServerOptions.MaxConnectionAge"/>), to rebalance behind a load balancer; <see langword="null"/> (the
+    /// default) lets connections live as long as they like.
+    /// </summary>
+    public TimeSpan? MaxConnectionAge { get; set; }
+
+    /// <summary>The random share taken off <see cref="MaxConnectionAge"/> per connection (<see cref="ServerOptions.MaxConnectionAgeJitter"/>); unset, a tenth of the age.</summary>
+    public TimeSpan? MaxConnectionAgeJitter { get; set; }
 
     /// <summary>What a write past <see cref="MaxWriteBufferSize"/> does (<see cref="ConnectionOptions.WriteBufferOverflow"/>); fails the connection by default.</summary>
     public WriteBufferOverflowPolicy WriteBufferOverflow { get; set; } = WriteBufferOverflowPolicy.FailConnection;
@@ -158,6 +184,18 @@ public sealed class RxStreamsServerOptions
         Apply(name, nameof(IdleTimeout), () => options.IdleTimeout = IdleTimeout);
         Apply(name, nameof(FrameTimeout), () => options.FrameTimeout = FrameTimeout);
         Apply(name, nameof(MaxConnections), () => options.MaxConnections = MaxConnections);
+        Apply(name, nameof(MaxConnectionsPerClient), () => options.MaxConnectionsPerClient = MaxConnectionsPerClient);
+        Apply(name, nameof(MaxConnectionRatePerClient), () => options.MaxConnectionRatePerClient = MaxConnectionRatePerClient);
+        if (ConnectionRatePeriod is { } period)
+        {
+            Apply(name, nameof(ConnectionRatePeriod), () => options.ConnectionRatePeriod = period);
+        }
+
+        Apply(name, nameof(MaxConnectionAge), () => options.MaxConnectionAge = MaxConnectionAge);
+        if (MaxConnectionAgeJitter is { } jitter)
+        {
+            Apply(name, nameof(MaxConnectionAgeJitter), () => options.MaxConnectionAgeJitter = jitter);
+        }
         Apply(name, nameof(ProxyProtocolTimeout), () => options.ProxyProtocolTimeout = ProxyProtocolTimeout);
         Apply(name, nameof(ProxyProtocolMaxHeaderLength), () => options.ProxyProtocolMaxHeaderLength = ProxyProtocolMaxHeaderLength);
         options.ReusePort = ReusePort;

@@ -80,7 +80,12 @@ public class HostedServerOptionsTests
                 ("ProxyProtocolMaxHeaderLength", "1024"),
                 ("ReusePort", "true"),
                 ("Backlog", "17"),
-                ("WriteBufferOverflow", "RejectWrite")),
+                ("WriteBufferOverflow", "RejectWrite"),
+                ("MaxConnectionsPerClient", "2"),
+                ("MaxConnectionRatePerClient", "5"),
+                ("ConnectionRatePeriod", "00:00:10"),
+                ("MaxConnectionAge", "00:30:00"),
+                ("MaxConnectionAgeJitter", "00:01:00")),
             options => options.Configure(o => o.ConfigureServer = s => seen = s));
 
         await host.StartAsync().Within();
@@ -96,6 +101,11 @@ public class HostedServerOptionsTests
             Assert.That(seen.ReusePort, Is.True);
             Assert.That(seen.Backlog, Is.EqualTo(17));
             Assert.That(seen.WriteBufferOverflow, Is.EqualTo(WriteBufferOverflowPolicy.RejectWrite));
+            Assert.That(seen.MaxConnectionsPerClient, Is.EqualTo(2));
+            Assert.That(seen.MaxConnectionRatePerClient, Is.EqualTo(5));
+            Assert.That(seen.ConnectionRatePeriod, Is.EqualTo(TimeSpan.FromSeconds(10)));
+            Assert.That(seen.MaxConnectionAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
+            Assert.That(seen.MaxConnectionAgeJitter, Is.EqualTo(TimeSpan.FromMinutes(1)));
             Assert.That(seen.LoggerFactory, Is.Not.Null, "the host's ILoggerFactory");
             Assert.That(seen.Tls, Is.Null, "no Tls section: plaintext");
         }
