@@ -8,20 +8,8 @@ internal static class ProxyCommand
 {
     public static Command Create(CliConsole console)
     {
-        var listen = new Option<HostPort?>("--listen")
-        {
-            Description = "Where to listen: [HOST:]PORT (host default 127.0.0.1; IPv6 in brackets)",
-            HelpName = "[HOST:]PORT",
-            Required = true,
-            CustomParser = OptionParsers.ListenEndPoint,
-        };
-        var to = new Option<HostPort?>("--to")
-        {
-            Description = "Where to forward each connection: HOST:PORT",
-            HelpName = "HOST:PORT",
-            Required = true,
-            CustomParser = OptionParsers.RemoteEndPoint,
-        };
+        var listen = ForwardingOptions.Listen();
+        var to = ForwardingOptions.To();
         var server = new ServerFlagOptions();
         var command = new Command("proxy", "A TCP proxy: both directions reader.Subscribe(writer), half-close carried through");
         command.Options.Add(listen);
