@@ -39,7 +39,7 @@ public sealed partial class StreamServer
         catch (Exception unforeseen)
         {
             // Never expected (the loop catches per accept), but if it happens it is reported, not left unobserved.
-            OnAcceptError(unforeseen);
+            OnAcceptError(unforeseen, listener);
         }
     }
 
@@ -50,7 +50,7 @@ public sealed partial class StreamServer
     {
         try
         {
-            Metrics.AcceptError(error); // every failed attempt is counted; only the episode's first is logged and reported
+            Metrics.AcceptError(error, listener); // every failed attempt is counted; only the episode's first is logged and reported
         }
         catch (Exception)
         {

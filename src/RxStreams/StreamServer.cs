@@ -346,12 +346,12 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         await WhenAllClosedAsync().ConfigureAwait(false);
     }
 
-    private void OnAcceptError(Exception error)
+    private void OnAcceptError(Exception error, Listener listener)
     {
         // Reporting must not end the accept loop that reports: a logger or meter listener that throws is ignored here.
         try
         {
-            Metrics.AcceptError(error);
+            Metrics.AcceptError(error, listener);
             Log.AcceptFailed(_logger, error);
         }
         catch (Exception)

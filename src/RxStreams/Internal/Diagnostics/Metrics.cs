@@ -192,11 +192,13 @@ internal static class Metrics
         }
     }
 
-    public static void AcceptError(Exception error)
+    /// <summary>An accept on <paramref name="listener"/> failed; tagged with the listening end, as the connection instruments are.</summary>
+    public static void AcceptError(Exception error, Listener listener)
     {
         if (AcceptFailures.Enabled)
         {
-            AcceptFailures.Add(1, new KeyValuePair<string, object?>("error.type", ErrorType(error)));
+            var tags = new TagList(MetricTags.Server(listener.IsTcp ? "tcp" : "unix", listener.EndPoint)) { { "error.type", ErrorType(error) } };
+            AcceptFailures.Add(1, tags);
         }
     }
 

@@ -52,7 +52,7 @@ public sealed partial class StreamServer
             catch (SocketException error)
             {
                 // A client that gave up before we accepted it: keep serving.
-                OnAcceptError(error);
+                OnAcceptError(error, listener);
                 await Task.Yield();
                 continue;
             }
@@ -66,7 +66,7 @@ public sealed partial class StreamServer
             {
                 // A logger or subscriber that threw while this connection's failure was reported (the connection was
                 // failed already): the loop goes on.
-                OnAcceptError(error);
+                OnAcceptError(error, listener);
             }
         }
     }
@@ -83,7 +83,7 @@ public sealed partial class StreamServer
             // The peer reset before we could set the socket up (or the set-up failed otherwise): that connection is gone,
             // the server is not.
             socket.Dispose();
-            OnAcceptError(error);
+            OnAcceptError(error, listener);
             return;
         }
 
