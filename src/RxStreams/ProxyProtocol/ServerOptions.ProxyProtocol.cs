@@ -3,7 +3,7 @@ using RxStreams.Internal;
 namespace RxStreams;
 
 // The PROXY protocol settings of a server (HAProxy's accept-proxy, nginx's listen ... proxy_protocol). The type's docs
-// are in ConnectionOptions.cs.
+// are in Servers/ServerOptions.cs.
 public sealed partial class ServerOptions
 {
     private TimeSpan _proxyProtocolTimeout = TimeSpan.FromSeconds(30);

@@ -1,7 +1,7 @@
 namespace RxStreams;
 
 // Connection policies of a server: per-client limits (on System.Threading.RateLimiting) and the connection-age limit.
-// The type's docs are in ConnectionOptions.cs.
+// The type's docs are in ServerOptions.cs.
 public sealed partial class ServerOptions
 {
     private int? _maxConnectionsPerClient;

@@ -1,6 +1,6 @@
 namespace RxStreams;
 
-// The Unix socket file settings of a server. The type's docs are in ConnectionOptions.cs.
+// The Unix socket file settings of a server. The type's docs are in ServerOptions.cs.
 public sealed partial class ServerOptions
 {
     /// <summary>

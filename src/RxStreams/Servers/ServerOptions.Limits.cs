@@ -1,7 +1,7 @@
 namespace RxStreams;
 
 // The connection-flood defence of a server (docs/adr/0014-listener-loss-and-connection-cap.md). The type's docs are in
-// ConnectionOptions.cs.
+// ServerOptions.cs.
 public sealed partial class ServerOptions
 {
     private int? _maxConnections;
