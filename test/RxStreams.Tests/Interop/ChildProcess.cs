@@ -130,10 +130,11 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) for the process to exit and its output to be read to the end.</summary>
-    /// <param name="timeout">The bound; <see cref="Loopback.Timeout"/> by default (a load generator needs longer on a busy machine).</param>
+    /// <param name="timeout">The bound; three times <see cref="Loopback.Timeout"/> by default, as for the first line: a child process (a
+    /// Python interpreter, a .NET host) starts and runs far slower than in-process code on a busy machine.</param>
     public async Task<int> WaitForExitAsync(TimeSpan? timeout = null)
     {
-        var bound = timeout ?? Loopback.Timeout;
+        var bound = timeout ?? 3 * Loopback.Timeout;
         try
         {
             await _process.WaitForExitAsync().WaitAsync(bound);
