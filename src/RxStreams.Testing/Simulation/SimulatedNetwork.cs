@@ -77,10 +77,9 @@ public sealed partial class SimulatedNetwork : IDisposable
     private readonly List<string> _trace = [];
     private readonly List<Exception> _errors = [];
     private readonly SimRandom _random;
-    private readonly ThreadPoolQuiescence _quiescence = new();
+    private readonly SimulationThread _thread;
     private long _requestSequence;
     private int _nextConnectionId;
-    private volatile bool _stepping;
     private int _kickScheduled;
     private bool _disposed;
 
@@ -92,7 +91,8 @@ public sealed partial class SimulatedNetwork : IDisposable
         Seed = seed;
         Options = options ?? new SimulationOptions();
         _random = new SimRandom(SimRandom.Derive(seed, "network"));
-        _scheduler = new SimulationScheduler(Step);
+        _thread = new SimulationThread(ReportError, KickIfIdle);
+        _scheduler = new SimulationScheduler(_thread, Settle, () => Options.SettleTimeout);
     }
 
     /// <summary>The seed every random choice of the network comes from.</summary>
@@ -138,6 +138,8 @@ public sealed partial class SimulatedNetwork : IDisposable
 
     internal long Clock => _scheduler.Clock;
 
+    internal SimulationThread Thread => _thread;
+
     /// <summary>A <see cref="Random"/> for the test's own choices (a client's backoff jitter), derived from the seed and <paramref name="name"/>.</summary>
     /// <param name="name">Which stream: each name gives its own sequence.</param>
     /// <returns>A new generator; use it from simulated code only (its sequence is deterministic, its callers must be too).</returns>
@@ -162,27 +164,17 @@ public sealed partial class SimulatedNetwork : IDisposable
             _disposed = true;
         }
 
-        foreach (var connection in LiveConnections())
+        try
         {
-            foreach (var end in new[] { connection.Client, connection.Server })
-            {
-                end.Terminated = true;
-                end.Nic.Abort();
-                end.App.Abort();
-            }
-
-            connection.ToServer.Discard();
-            connection.ToClient.Discard();
+            _thread.Invoke(AbortEverything, Options.SettleTimeout);
         }
-
-        lock (_gate)
+        catch (TimeoutException)
         {
-            foreach (var request in _requests)
-            {
-                request.Completion.TrySetException(new ObjectDisposedException(nameof(SimulatedNetwork)));
-            }
-
-            _requests.Clear();
+            // The thread is blocked for good (already reported to the run that found it): nothing more can run there.
+        }
+        finally
+        {
+            _thread.Stop();
         }
     }
 
@@ -232,6 +224,37 @@ public sealed partial class SimulatedNetwork : IDisposable
     {
         long ticks = _scheduler.Clock;
         _trace.Add(string.Create(CultureInfo.InvariantCulture, $"{ticks / TimeSpan.TicksPerSecond}.{ticks % TimeSpan.TicksPerSecond:D7} {text}"));
+    }
+
+    /// <summary>On the simulation's thread: every connection aborted, every pending connect failed, and what that sets off run.</summary>
+    private void AbortEverything()
+    {
+        foreach (var connection in LiveConnections())
+        {
+            foreach (var end in new[] { connection.Client, connection.Server })
+            {
+                end.Terminated = true;
+                end.Nic.Abort();
+                end.App.Abort();
+            }
+
+            connection.ToServer.Discard();
+            connection.ToClient.Discard();
+        }
+
+        ConnectRequest[] requests;
+        lock (_gate)
+        {
+            requests = _requests.ToArray();
+            _requests.Clear();
+        }
+
+        foreach (var request in requests)
+        {
+            request.Completion.TrySetException(new ObjectDisposedException(nameof(SimulatedNetwork)));
+        }
+
+        _thread.RunQueued();
     }
 
     private List<SimulatedConnection> LiveConnections()

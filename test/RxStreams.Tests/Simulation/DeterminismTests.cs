@@ -10,11 +10,6 @@ namespace RxStreams.Tests.Simulation;
 /// timeouts) through a partition on a timeline and random faults, each seed run twice, traces compared.
 /// </summary>
 [TestFixture]
-// Explicit until the simulation's quiescence detection is deterministic: it decides "the application is idle" from the
-// thread pool's counters, and a full-suite run showed it advancing virtual time while application work was still
-// pending (seed 0 of the 200-seed run traced a partition before a write it had traced first the time before). Run with
-// --filter "FullyQualifiedName~Simulation" to exercise it; CI must not carry a flaky test.
-[Explicit("The simulation's idle detection is not yet deterministic under a full, parallel test run.")]
 [CancelAfter(120_000)]
 public class DeterminismTests
 {
