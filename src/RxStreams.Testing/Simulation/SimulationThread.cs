@@ -34,7 +34,7 @@ internal sealed class SimulationThread : IWorkQueue
     private readonly Queue<IThreadPoolWorkItem> _queue = new();
     private readonly object _jobGate = new(); // Monitor: the handover of a job and its end
     private readonly Lock _callerGate = new(); // one caller at a time
-    private readonly Action<Exception> _reportError;
+    private readonly Action<Exception, string> _reportError;
     private readonly Action _kick;
     private Action? _job;
     private bool _jobDone;
@@ -46,9 +46,9 @@ internal sealed class SimulationThread : IWorkQueue
     private long _progress;
     private int _escapes;
 
-    /// <param name="reportError">Where failures of queued work and code running on other threads are reported.</param>
+    /// <param name="reportError">Where failures of queued work and code running on other threads are reported (the error, and a line for the trace).</param>
     /// <param name="kick">Makes sure a step comes to run work queued from outside a run (schedules one).</param>
-    public SimulationThread(Action<Exception> reportError, Action kick)
+    public SimulationThread(Action<Exception, string> reportError, Action kick)
     {
         _reportError = reportError;
         _kick = kick;
@@ -125,7 +125,8 @@ internal sealed class SimulationThread : IWorkQueue
             _reportError(new InvalidOperationException(
                 $"Simulated code ({what}) ran on thread {Environment.CurrentManagedThreadId}, not on the simulation's thread: something " +
                 "left the simulation (Task.Run, a real-time timer or Task.Delay, ConfigureAwait(false) after a task completed elsewhere, " +
-                "a TaskCompletionSource with RunContinuationsAsynchronously). Runs of this seed may differ."));
+                "a TaskCompletionSource with RunContinuationsAsynchronously). Runs of this seed may differ."),
+                $"simulated code left the simulation's thread ({what})");
         }
 
         return false;
@@ -157,7 +158,7 @@ internal sealed class SimulationThread : IWorkQueue
             catch (Exception error)
 #pragma warning restore CA1031
             {
-                _reportError(error);
+                _reportError(error, $"queued work failed: {error.GetType().Name}");
             }
         }
     }
