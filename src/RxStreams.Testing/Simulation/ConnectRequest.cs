@@ -14,7 +14,8 @@ internal sealed class ConnectRequest(SimulatedHost from, string toHost, int port
     /// <summary>Arrival order: the last tiebreak between connects made in the same step.</summary>
     public long Sequence { get; } = sequence;
 
-    public TaskCompletionSource<StreamConnection> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completed by the network on its thread; the application awaits a deferred copy (never inline in a delivery).</summary>
+    public TaskCompletionSource<StreamConnection> Completion { get; } = new();
 
     public int ClientPort { get; set; }
 

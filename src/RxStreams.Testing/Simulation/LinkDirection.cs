@@ -1,14 +1,16 @@
+using RxStreams.Internal;
+
 namespace RxStreams.Testing.Simulation;
 
 /// <summary>
-/// One direction of a simulated connection. A pump (on the thread pool, as the application's own code runs) reads what the
-/// sender's application wrote from the sender's NIC while the direction has room; the driver thread, at a settled moment,
-/// cuts what was read into segments, stamps each with its arrival time from the link settings and this direction's own
-/// random stream, and delivers them one per scheduler step into the receiver's NIC, in order.
+/// One direction of a simulated connection. A pump (an async loop, on the simulation's thread like everything else) reads
+/// what the sender's application wrote from the sender's NIC while the direction has room; at a settled moment (the run
+/// queue empty) the network cuts what was read into segments, stamps each with its arrival time from the link settings
+/// and this direction's own random stream, and delivers them one per scheduler step into the receiver's NIC, in order.
 /// </summary>
 /// <remarks>
 /// Determinism: the pump only appends bytes and flags; every decision (segment sizes, arrival times, what the receiver
-/// gets when) is taken on the driver thread from state that no longer changes (the pool is idle), in a fixed order.
+/// gets when) is taken at a settled moment, from state that no longer changes, in a fixed order (connection, direction).
 /// </remarks>
 internal sealed class LinkDirection
 {
@@ -118,7 +120,7 @@ internal sealed class LinkDirection
             _roomWaiter = null;
         }
 
-        room?.TrySetResult();
+        WorkQueue.Set(room);
     }
 
     /// <summary>Puts the SYN-ACK in flight, ahead of anything the server's handler writes.</summary>
@@ -300,7 +302,7 @@ internal sealed class LinkDirection
             _roomWaiter = null;
         }
 
-        room?.TrySetResult();
+        WorkQueue.Set(room);
         _network.Record($"{Label} {data.Length} bytes \"{SimulatedNetwork.Escape(data)}\"");
         var writer = To.Nic.Writer;
         try
@@ -377,7 +379,7 @@ internal sealed class LinkDirection
                     return (int)Math.Max(1, Math.Min(room, int.MaxValue));
                 }
 
-                wait = (_roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+                wait = (_roomWaiter ??= WorkQueue.NewSignal(_network.Thread)).Task;
             }
 
             await wait.ConfigureAwait(false);

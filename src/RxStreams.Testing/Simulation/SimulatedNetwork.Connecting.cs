@@ -64,6 +64,7 @@ public sealed partial class SimulatedNetwork
 
     internal Task<StreamConnection> ConnectAsync(SimulatedHost from, string toHost, int port, ConnectionOptions options, CancellationToken cancellationToken)
     {
+        _thread.CheckThread("a connect");
         ConnectRequest request;
         lock (_gate)
         {
@@ -79,7 +80,7 @@ public sealed partial class SimulatedNetwork
         }
 
         KickIfIdle();
-        return request.Completion.Task;
+        return _thread.Defer(request.Completion.Task);
     }
 
     /// <summary>The SYN-ACK reached the client: the application gets its connection, or, if it gave up, the server a reset.</summary>

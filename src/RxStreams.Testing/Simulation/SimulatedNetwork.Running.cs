@@ -3,7 +3,7 @@ using RxStreams.Testing.Simulation;
 
 namespace RxStreams.Testing;
 
-// Virtual time: the timeline (At, Spawn, Delay), RunFor/RunUntil, and the step that settles the thread pool before each action; the type's docs are in SimulatedNetwork.cs.
+// Virtual time: the timeline (At, Spawn, Delay), RunFor/RunUntil, and the settle (run queue drained, sends and connects handled) around each action; the type's docs are in SimulatedNetwork.cs.
 public sealed partial class SimulatedNetwork
 {
     /// <summary>Runs <paramref name="action"/> at virtual time <paramref name="time"/> (a fault on a timeline: <c>network.At(TimeSpan.FromSeconds(3), () =&gt; network.Partition("app", "db"))</c>).</summary>
@@ -16,11 +16,12 @@ public sealed partial class SimulatedNetwork
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> (a client, a test's script) inside the simulation, at the current virtual time:
-    /// its continuations run on the thread pool, never on the caller's synchronization context.
+    /// Runs <paramref name="work"/> (a client, a test's script) inside the simulation, on its thread, at the current
+    /// virtual time (once the network runs: <see cref="RunFor"/>, <see cref="RunUntil(TimeSpan)"/>...). Everything it
+    /// awaits resumes on the simulation's thread too.
     /// </summary>
     /// <param name="work">The code to run.</param>
-    /// <returns>Its task.</returns>
+    /// <returns>Its task; it completes on the simulation's thread (check it between runs, or await it from simulated code).</returns>
     public Task Spawn(Func<Task> work)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -36,36 +37,33 @@ public sealed partial class SimulatedNetwork
     public Task<T> Spawn<T>(Func<Task<T>> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource<Task<T>>();
         ScheduleAt(Clock, () =>
         {
-            Task<T> running;
             try
             {
-                running = work();
+                started.SetResult(work());
             }
 #pragma warning disable CA1031 // handed to the caller through the task
             catch (Exception error)
 #pragma warning restore CA1031
             {
-                running = Task.FromException<T>(error);
+                started.SetResult(Task.FromException<T>(error));
             }
-
-            _ = Forward(running, result);
         });
-        return result.Task;
+        return _thread.Defer(started.Task.Unwrap());
     }
 
     /// <summary>
     /// Completes after <paramref name="delay"/> of virtual time (a client's backoff, a think time): the simulation's
-    /// <c>Task.Delay</c>. Its continuation runs on the thread pool.
+    /// <c>Task.Delay</c>. What awaits it resumes on the simulation's thread.
     /// </summary>
     /// <param name="delay">How long, in virtual time.</param>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes at <see cref="Now"/> + <paramref name="delay"/>.</returns>
     public Task Delay(TimeSpan delay, CancellationToken cancellationToken = default)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource();
         var timer = _scheduler.ScheduleAbsolute(done, Clock + Math.Max(0, delay.Ticks), static (_, d) =>
         {
             d.TrySetResult();
@@ -81,34 +79,71 @@ public sealed partial class SimulatedNetwork
             done.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
-        return done.Task;
-    }
-
-    /// <summary>Advances virtual time by <paramref name="duration"/>, running everything due meanwhile.</summary>
-    /// <param name="duration">How much virtual time to run.</param>
-    public void RunFor(TimeSpan duration) => RunUntil(Now + duration);
-
-    /// <summary>Advances virtual time to <paramref name="time"/>, running everything due until then.</summary>
-    /// <param name="time">The virtual time to reach; nothing happens if it is past.</param>
-    public void RunUntil(TimeSpan time)
-    {
-        Settle();
-        if (time.Ticks > Clock)
-        {
-            _scheduler.AdvanceTo(time.Ticks);
-        }
+        return _thread.Defer(done.Task);
     }
 
     /// <summary>
-    /// Runs until <paramref name="condition"/> holds (checked at quiescent moments only, so the answer is deterministic)
-    /// or virtual time reaches <paramref name="deadline"/>.
+    /// Advances virtual time by <paramref name="duration"/> on the simulation's thread, running everything due meanwhile;
+    /// returns once the system is idle at the new time.
     /// </summary>
-    /// <param name="condition">What to wait for.</param>
+    /// <param name="duration">How much virtual time to run.</param>
+    /// <exception cref="TimeoutException">The simulation's thread made no progress for <see cref="SimulationOptions.SettleTimeout"/> of real time (simulated code blocks it).</exception>
+    public void RunFor(TimeSpan duration) => RunUntil(Now + duration);
+
+    /// <summary>
+    /// Advances virtual time to <paramref name="time"/> on the simulation's thread, running everything due until then;
+    /// returns once the system is idle at that time.
+    /// </summary>
+    /// <param name="time">The virtual time to reach; nothing but the work already queued runs if it is past.</param>
+    /// <exception cref="TimeoutException">The simulation's thread made no progress for <see cref="SimulationOptions.SettleTimeout"/> of real time (simulated code blocks it).</exception>
+    public void RunUntil(TimeSpan time) => _thread.Invoke(
+        () =>
+        {
+            Settle();
+            if (time.Ticks > Clock)
+            {
+                _scheduler.AdvanceTo(time.Ticks);
+            }
+        },
+        Options.SettleTimeout);
+
+    /// <summary>
+    /// Runs until <paramref name="condition"/> holds or virtual time reaches <paramref name="deadline"/>. The condition is
+    /// checked on the simulation's thread when the system is idle (between two scheduler actions), so the answer, and
+    /// the virtual time at which it comes, are the seed's.
+    /// </summary>
+    /// <param name="condition">What to wait for (a spawned client's <c>IsCompleted</c>).</param>
     /// <param name="deadline">The virtual time not to pass.</param>
-    /// <returns>Whether <paramref name="condition"/> holds.</returns>
+    /// <returns>Whether <paramref name="condition"/> holds; false means the deadline passed first (a hang, in virtual time).</returns>
+    /// <exception cref="TimeoutException">The simulation's thread made no progress for <see cref="SimulationOptions.SettleTimeout"/> of real time (simulated code blocks it).</exception>
     public bool RunUntil(Func<bool> condition, TimeSpan deadline)
     {
         ArgumentNullException.ThrowIfNull(condition);
+        bool holds = false;
+        _thread.Invoke(() => holds = RunUntilOnThread(condition, deadline), Options.SettleTimeout);
+        return holds;
+    }
+
+    internal void MarkDirty(LinkDirection direction)
+    {
+        _thread.CheckThread("a send");
+        lock (_gate)
+        {
+            _dirty.Add(direction);
+        }
+
+        KickIfIdle();
+    }
+
+    internal void ScheduleAt(long dueTime, Action action) =>
+        _scheduler.ScheduleAbsolute(action, dueTime, static (_, a) =>
+        {
+            a();
+            return Disposable.Empty;
+        });
+
+    private bool RunUntilOnThread(Func<bool> condition, TimeSpan deadline)
+    {
         Settle();
         while (!condition())
         {
@@ -128,62 +163,15 @@ public sealed partial class SimulatedNetwork
         return true;
     }
 
-    internal void MarkDirty(LinkDirection direction)
-    {
-        lock (_gate)
-        {
-            _dirty.Add(direction);
-        }
-
-        KickIfIdle();
-    }
-
-    internal void ScheduleAt(long dueTime, Action action) =>
-        _scheduler.ScheduleAbsolute(action, dueTime, static (_, a) =>
-        {
-            a();
-            return Disposable.Empty;
-        });
-
-    private static async Task Forward<T>(Task<T> running, TaskCompletionSource<T> result)
-    {
-        try
-        {
-            result.TrySetResult(await running.ConfigureAwait(false));
-        }
-        catch (OperationCanceledException)
-        {
-            result.TrySetCanceled();
-        }
-#pragma warning disable CA1031 // handed to the caller through the task
-        catch (Exception error)
-#pragma warning restore CA1031
-        {
-            result.TrySetException(error);
-        }
-    }
-
-    /// <summary>What every scheduler action is wrapped in, before and after: wait for quiescence, then decide.</summary>
-    private void Step(bool starting)
-    {
-        if (starting)
-        {
-            _stepping = true;
-            Settle();
-        }
-        else
-        {
-            Settle();
-            _stepping = false;
-        }
-    }
-
-    /// <summary>Waits until the pool is idle, then handles connects and sends in a fixed order, until nothing is left.</summary>
+    /// <summary>
+    /// On the simulation's thread: runs the queue until it is empty (the application is idle), then handles connects and
+    /// sends in a fixed order, until nothing is left.
+    /// </summary>
     private void Settle()
     {
         while (true)
         {
-            _quiescence.WaitUntilIdle(Options.SettleTimeout);
+            _thread.RunQueued();
             ConnectRequest[] requests;
             LinkDirection[] dirty;
             lock (_gate)
@@ -217,10 +205,10 @@ public sealed partial class SimulatedNetwork
         }
     }
 
-    /// <summary>Something changed outside a step (test code between runs): make sure a step comes to handle it.</summary>
+    /// <summary>Something changed outside a run (test code between runs): make sure a step comes to handle it.</summary>
     private void KickIfIdle()
     {
-        if (_stepping || Interlocked.Exchange(ref _kickScheduled, 1) != 0)
+        if (_thread.IsCurrent || Interlocked.Exchange(ref _kickScheduled, 1) != 0)
         {
             return;
         }

@@ -36,34 +36,78 @@ namespace RxStreams.Testing;
 /// function) and an accept callback runs unchanged over sockets and here.
 /// </para>
 /// <para>
-/// <b>Determinism: the model.</b> The library runs read loops, flushes and continuations on the thread pool, so a
-/// simulation cannot own every thread. Instead it never lets virtual time move while anything runs: each action of
-/// <see cref="Scheduler"/> (a delivery, a timeout, an application timer) starts only once the thread pool is idle, and
-/// is followed by a wait until it is idle again, so whatever the action set off (a handler reading, answering, a client
-/// resuming after an await) has run to its next wait at the same virtual time. Only then, on the driver thread and in a
-/// fixed order, does the network look at what was sent, cut it into segments and draw their arrival times from each
-/// direction's own random stream (derived from the seed, the connection number and the direction). Segments are
-/// delivered one per action, so how a receiver's chunks are cut is decided by the seed, not by thread timing.
+/// <b>Determinism: one thread.</b> A network runs everything of the simulated system on one thread of its own: the
+/// library's send and read loops and the continuations of its signals (connections made here queue them to the
+/// network, not to the thread pool), the network's deliveries, listeners, handlers, code started with
+/// <see cref="Spawn(Func{Task})"/> and whatever they await, and every action of <see cref="Scheduler"/> (timeouts,
+/// timers). Work waits in a run queue and runs one item at a time, in order; the queue being empty is what "the
+/// application is idle" means, and only then, in a fixed order, does the network look at what was sent, cut it into
+/// segments and draw their arrival times from each direction's own random stream (derived from the seed, the
+/// connection number and the direction), and only then does virtual time move to the next due action. Segments are
+/// delivered one per action, so how a receiver's chunks are cut is decided by the seed. Nothing depends on how fast a
+/// thread runs or on what else runs in the process.
 /// </para>
 /// <para>
-/// <b>Determinism: the limits.</b> (1) Drive time only through this network (<see cref="RunFor"/>, <see cref="RunUntil(TimeSpan)"/>,
-/// <see cref="RunUntil(Func{bool}, TimeSpan)"/>) or through <see cref="Scheduler"/> itself, and give every timer and
-/// timeout that scheduler (connections made here get it in their <see cref="ConnectionOptions.Scheduler"/>); real time
-/// (<see cref="Task.Delay(TimeSpan)"/>, <see cref="Timer"/>) is outside the model. (2) Application code must not block a
-/// pool thread waiting for something only virtual time brings (<c>.Wait()</c>, <c>.Result</c>): a step then fails with
-/// a <see cref="TimeoutException"/> after <see cref="SimulationOptions.SettleTimeout"/>. (3) The idle check is
-/// process-wide: thread-pool work of something else in the process (tests running in parallel) only slows steps down.
-/// (4) Two threads of one step racing each other in the application (two connects from the same host in the same step,
-/// two timers scheduled at the same tick from different threads) are ordered as they happen; everything the network
-/// decides itself is ordered by host name, connection number and direction. (5) Start application code with
-/// <see cref="Spawn(Func{Task})"/> (or from a listener or a scheduled action) so its continuations never go to a test
-/// framework's synchronization context.
+/// <b>Driving it.</b> <see cref="RunFor"/>, <see cref="RunUntil(TimeSpan)"/> and <see cref="RunUntil(Func{bool}, TimeSpan)"/>
+/// hand the run to the network's thread and return when it is idle at the target time (or the condition holds); they
+/// may be called from any thread, one at a time. <see cref="Scheduler"/>'s own <c>AdvanceBy</c>, <c>AdvanceTo</c> and
+/// <c>Start</c> work too (each action is handed to the network's thread). Between runs, test code may read results and
+/// use connections and the network (a write queues work that runs at the next run); while a run is going on, only
+/// simulated code may touch them.
+/// </para>
+/// <para>
+/// <b>Determinism: the limits.</b> (1) Simulated code must stay on the network's thread: awaiting is fine, but
+/// <c>Task.Run</c>, real-time timers (<see cref="Task.Delay(TimeSpan)"/>, <see cref="Timer"/>, Rx operators on
+/// <c>DefaultScheduler</c>), <c>await Task.Yield()</c> and tasks completed by other threads resume elsewhere, at a
+/// moment the seed does not decide; give timers <see cref="Scheduler"/> (connections made here get it in their
+/// <see cref="ConnectionOptions.Scheduler"/>) and wait with <see cref="Delay"/>. When such code touches the network
+/// during a run, <see cref="Errors"/> gets an <see cref="InvalidOperationException"/> saying so. (2) Simulated code
+/// must not block the thread (<c>.Wait()</c>, <c>.Result</c> on something not yet done, <c>Thread.Sleep</c>): nothing
+/// else can run meanwhile, so the run fails with a <see cref="TimeoutException"/> once the thread made no progress for
+/// <see cref="SimulationOptions.SettleTimeout"/> of real time. (3) A network is not for use from several threads at once.
 /// </para>
 /// <para>
 /// <b>Record.</b> <see cref="Trace"/> lists, with virtual times, every SYN, accept, refusal, segment delivered (with its
 /// bytes), FIN, reset and fault; compare it between two runs of a seed, or print it when an invariant fails.
 /// </para>
 /// </remarks>
+/// <example>
+/// A client and a server through a partition; the same seed gives the same trace, line for line:
+/// <code>
+/// static IReadOnlyList&lt;string&gt; Run(int seed)
+/// {
+///     using var network = new SimulatedNetwork(seed);
+///     network.Host("server").Listen(7, async (reader, writer) =&gt;
+///     {
+///         await foreach (var line in reader.ReadLinesAsync())
+///         {
+///             writer.Write(line.Span);
+///             await writer.DrainAsync();
+///         }
+///     });
+///     network.At(TimeSpan.FromMilliseconds(5), () =&gt; network.Partition("client", "server"));
+///     network.At(TimeSpan.FromSeconds(2), () =&gt; network.Heal("client", "server"));
+///     var client = network.Spawn(async () =&gt;
+///     {
+///         await using var connection = await network.Host("client").ConnectAsync("server", 7);
+///         for (int i = 0; i &lt; 3; i++)
+///         {
+///             connection.Writer.WriteLine($"ping {i}");
+///             await connection.Reader.ReadLineAsync();
+///             await network.Delay(TimeSpan.FromMilliseconds(10));
+///         }
+///     });
+///     if (!network.RunUntil(() =&gt; client.IsCompleted, deadline: TimeSpan.FromSeconds(30)))
+///     {
+///         throw new TimeoutException($"seed {seed} hangs:\n{string.Join("\n", network.Trace)}");
+///     }
+///
+///     return network.Trace;
+/// }
+///
+/// Debug.Assert(Run(42).SequenceEqual(Run(42)));
+/// </code>
+/// </example>
 public sealed partial class SimulatedNetwork : IDisposable
 {
     private readonly SimulationScheduler _scheduler;
@@ -77,10 +121,9 @@ public sealed partial class SimulatedNetwork : IDisposable
     private readonly List<string> _trace = [];
     private readonly List<Exception> _errors = [];
     private readonly SimRandom _random;
-    private readonly ThreadPoolQuiescence _quiescence = new();
+    private readonly SimulationThread _thread;
     private long _requestSequence;
     private int _nextConnectionId;
-    private volatile bool _stepping;
     private int _kickScheduled;
     private bool _disposed;
 
@@ -92,7 +135,8 @@ public sealed partial class SimulatedNetwork : IDisposable
         Seed = seed;
         Options = options ?? new SimulationOptions();
         _random = new SimRandom(SimRandom.Derive(seed, "network"));
-        _scheduler = new SimulationScheduler(Step);
+        _thread = new SimulationThread(ReportError, KickIfIdle);
+        _scheduler = new SimulationScheduler(_thread, Settle, () => Options.SettleTimeout);
     }
 
     /// <summary>The seed every random choice of the network comes from.</summary>
@@ -102,8 +146,8 @@ public sealed partial class SimulatedNetwork : IDisposable
     public SimulationOptions Options { get; }
 
     /// <summary>
-    /// The virtual clock: a <see cref="TestScheduler"/> whose every action runs only when the system is quiescent (see
-    /// the remarks). Give it to timers and timeouts (<c>Observable.Timer(t, network.Scheduler)</c>,
+    /// The virtual clock: a <see cref="TestScheduler"/> whose every action runs on the network's thread, only when the
+    /// system is idle (see the remarks). Give it to timers and timeouts (<c>Observable.Timer(t, network.Scheduler)</c>,
     /// <see cref="ConnectionOptions.Scheduler"/>); drive it with <see cref="RunFor"/> or <see cref="RunUntil(TimeSpan)"/>
     /// (or its own <c>AdvanceBy</c>, <c>AdvanceTo</c>, <c>Start</c>).
     /// </summary>
@@ -124,7 +168,11 @@ public sealed partial class SimulatedNetwork : IDisposable
         }
     }
 
-    /// <summary>Exceptions thrown by listeners' callbacks and handlers (each also aborted its connection).</summary>
+    /// <summary>
+    /// Exceptions thrown by listeners' callbacks and handlers (each also aborted its connection) or by queued work, and
+    /// an <see cref="InvalidOperationException"/> if simulated code ran on another thread during a run (then runs of the
+    /// seed may differ; see the remarks). Each also has a line in <see cref="Trace"/>.
+    /// </summary>
     public IReadOnlyList<Exception> Errors
     {
         get
@@ -137,6 +185,8 @@ public sealed partial class SimulatedNetwork : IDisposable
     }
 
     internal long Clock => _scheduler.Clock;
+
+    internal SimulationThread Thread => _thread;
 
     /// <summary>A <see cref="Random"/> for the test's own choices (a client's backoff jitter), derived from the seed and <paramref name="name"/>.</summary>
     /// <param name="name">Which stream: each name gives its own sequence.</param>
@@ -162,27 +212,17 @@ public sealed partial class SimulatedNetwork : IDisposable
             _disposed = true;
         }
 
-        foreach (var connection in LiveConnections())
+        try
         {
-            foreach (var end in new[] { connection.Client, connection.Server })
-            {
-                end.Terminated = true;
-                end.Nic.Abort();
-                end.App.Abort();
-            }
-
-            connection.ToServer.Discard();
-            connection.ToClient.Discard();
+            _thread.Invoke(AbortEverything, Options.SettleTimeout);
         }
-
-        lock (_gate)
+        catch (TimeoutException)
         {
-            foreach (var request in _requests)
-            {
-                request.Completion.TrySetException(new ObjectDisposedException(nameof(SimulatedNetwork)));
-            }
-
-            _requests.Clear();
+            // The thread is blocked for good (already reported to the run that found it): nothing more can run there.
+        }
+        finally
+        {
+            _thread.Stop();
         }
     }
 
@@ -214,12 +254,14 @@ public sealed partial class SimulatedNetwork : IDisposable
         }
     }
 
-    internal void ReportError(Exception error)
+    internal void ReportError(Exception error) => ReportError(error, $"handler failed: {error.GetType().Name}");
+
+    internal void ReportError(Exception error, string traceLine)
     {
         lock (_gate)
         {
             _errors.Add(error);
-            RecordLocked($"handler failed: {error.GetType().Name}");
+            RecordLocked(traceLine);
         }
     }
 
@@ -232,6 +274,37 @@ public sealed partial class SimulatedNetwork : IDisposable
     {
         long ticks = _scheduler.Clock;
         _trace.Add(string.Create(CultureInfo.InvariantCulture, $"{ticks / TimeSpan.TicksPerSecond}.{ticks % TimeSpan.TicksPerSecond:D7} {text}"));
+    }
+
+    /// <summary>On the simulation's thread: every connection aborted, every pending connect failed, and what that sets off run.</summary>
+    private void AbortEverything()
+    {
+        foreach (var connection in LiveConnections())
+        {
+            foreach (var end in new[] { connection.Client, connection.Server })
+            {
+                end.Terminated = true;
+                end.Nic.Abort();
+                end.App.Abort();
+            }
+
+            connection.ToServer.Discard();
+            connection.ToClient.Discard();
+        }
+
+        ConnectRequest[] requests;
+        lock (_gate)
+        {
+            requests = _requests.ToArray();
+            _requests.Clear();
+        }
+
+        foreach (var request in requests)
+        {
+            request.Completion.TrySetException(new ObjectDisposedException(nameof(SimulatedNetwork)));
+        }
+
+        _thread.RunQueued();
     }
 
     private List<SimulatedConnection> LiveConnections()

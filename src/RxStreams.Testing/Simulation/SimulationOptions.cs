@@ -39,9 +39,10 @@ public sealed class SimulationOptions
     } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// How long (real time) one step may wait for the application's work on the thread pool to finish: 30 s by default.
-    /// Longer means a pool thread is blocked (a <c>.Wait()</c>, a real <c>Task.Delay</c>), and the step fails with a
-    /// <see cref="TimeoutException"/> instead of hanging.
+    /// How long (real time) the network's thread may go without running anything before a run counts as stuck: 30 s by
+    /// default. Longer means simulated code blocks that thread (a <c>.Wait()</c>, a <c>.Result</c>, a
+    /// <c>Thread.Sleep</c>), and the run (<see cref="SimulatedNetwork.RunFor"/>, <see cref="SimulatedNetwork.RunUntil(TimeSpan)"/>...)
+    /// fails with a <see cref="TimeoutException"/> instead of hanging; so does every later run of that network.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
     public TimeSpan SettleTimeout

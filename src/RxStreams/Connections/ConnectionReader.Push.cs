@@ -48,7 +48,7 @@ public sealed partial class ConnectionReader
         Volatile.Write(ref _lastPush, subscription);
         // Local queue: a server's accept loop subscribes and then parks in its next accept, so this thread usually runs
         // the read loop next itself instead of waking another worker for every new connection.
-        ThreadPool.UnsafeQueueUserWorkItem(subscription, preferLocal: true);
+        WorkQueue.Queue(_workQueue, subscription);
         return subscription;
     }
 

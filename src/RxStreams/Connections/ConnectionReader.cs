@@ -53,6 +53,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     private readonly ByteSource _source;
     private ReadBuffer _buffer;
     private readonly int _limit;
+    private readonly IWorkQueue? _workQueue = WorkQueue.Ambient; // the thread pool, unless made inside a simulation
     private Exception? _error; // the input failed; raised once the buffer is empty
     private bool _eof;
     private int _busy; // 1 while a subscription or a pull read owns the buffer

@@ -1,3 +1,5 @@
+using RxStreams.Internal;
+
 namespace RxStreams;
 
 // Ending the output: WriteEof, Close, Abort, WaitClosedAsync and the transport-closed handling; the type's docs are in ConnectionWriter.cs.
@@ -113,7 +115,7 @@ public sealed partial class ConnectionWriter
             _sendIdle = null;
         }
 
-        resumed?.TrySetResult();
+        WorkQueue.Set(resumed);
         idle?.TrySetResult();
     }
 

@@ -29,7 +29,7 @@ public sealed partial class ConnectionWriter
             resumed = UpdatePauseState();
         }
 
-        resumed?.TrySetResult();
+        WorkQueue.Set(resumed);
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed partial class ConnectionWriter
                 return default;
             }
 
-            resumed = _resumed ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            resumed = _resumed ??= WorkQueue.NewSignal(_workQueue);
         }
 
         return new ValueTask(resumed.Task.WaitAsync(cancellationToken));

@@ -55,7 +55,7 @@ public sealed partial class ConnectionWriter
             resumed = UpdatePauseState();
         }
 
-        resumed?.TrySetResult();
+        WorkQueue.Set(resumed);
     }
 
     private void RequestFlush()
@@ -66,7 +66,7 @@ public sealed partial class ConnectionWriter
         }
         else if (Volatile.Read(ref _sending) == 0 && Interlocked.Exchange(ref _flushScheduled, 1) == 0)
         {
-            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+            WorkQueue.Queue(_workQueue, this);
         }
     }
 

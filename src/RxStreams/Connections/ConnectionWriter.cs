@@ -58,6 +58,7 @@ public sealed partial class ConnectionWriter : IObserver<ReadOnlyMemory<byte>>, 
     private int _sending;
     private int _flushScheduled;
     private TaskCompletionSource? _sendIdle; // a TLS upgrade waits for the send loop to go idle
+    private readonly IWorkQueue? _workQueue = WorkQueue.Ambient; // the thread pool, unless made inside a simulation
 
     internal ConnectionWriter(ConnectionCore core, ConnectionOptions options, ConnectionWatchdog? watchdog)
     {

@@ -10,11 +10,6 @@ namespace RxStreams.Tests.Simulation;
 /// timeouts) through a partition on a timeline and random faults, each seed run twice, traces compared.
 /// </summary>
 [TestFixture]
-// Explicit until the simulation's quiescence detection is deterministic: it decides "the application is idle" from the
-// thread pool's counters, and a full-suite run showed it advancing virtual time while application work was still
-// pending (seed 0 of the 200-seed run traced a partition before a write it had traced first the time before). Run with
-// --filter "FullyQualifiedName~Simulation" to exercise it; CI must not carry a flaky test.
-[Explicit("The simulation's idle detection is not yet deterministic under a full, parallel test run.")]
 [CancelAfter(120_000)]
 public class DeterminismTests
 {
@@ -73,6 +68,11 @@ public class DeterminismTests
             outcome.Add(client.Exception!.InnerException!.Message);
         }
 
+        if (RespScenario.Escapes(network) is { } escape)
+        {
+            outcome.Add(escape);
+        }
+
         return (network.Trace, outcome);
     }
 
@@ -98,6 +98,69 @@ public class DeterminismTests
         }
 
         Assert.That(differing, Is.Empty, string.Join("\n", differing));
+    }
+
+    /// <summary>The example in <see cref="SimulatedNetwork"/>'s XML docs, as written there.</summary>
+    private static IReadOnlyList<string> DocumentedExample(int seed)
+    {
+        using var network = new SimulatedNetwork(seed);
+        network.Host("server").Listen(7, async (reader, writer) =>
+        {
+            await foreach (var line in reader.ReadLinesAsync())
+            {
+                writer.Write(line.Span);
+                await writer.DrainAsync();
+            }
+        });
+        network.At(TimeSpan.FromMilliseconds(5), () => network.Partition("client", "server"));
+        network.At(TimeSpan.FromSeconds(2), () => network.Heal("client", "server"));
+        var client = network.Spawn(async () =>
+        {
+            await using var connection = await network.Host("client").ConnectAsync("server", 7);
+            for (int i = 0; i < 3; i++)
+            {
+                connection.Writer.WriteLine($"ping {i}");
+                await connection.Reader.ReadLineAsync();
+                await network.Delay(TimeSpan.FromMilliseconds(10));
+            }
+        });
+        if (!network.RunUntil(() => client.IsCompleted, deadline: TimeSpan.FromSeconds(30)))
+        {
+            throw new TimeoutException($"seed {seed} hangs:\n{string.Join("\n", network.Trace)}");
+        }
+
+        Assert.That(client.Status, Is.EqualTo(TaskStatus.RanToCompletion), string.Join("\n", network.Trace));
+        Assert.That(network.Errors, Is.Empty);
+        return network.Trace;
+    }
+
+    [Test]
+    public void DocumentedExample_SameSeed_SameTrace_ThroughAPartition()
+    {
+        for (int seed = 0; seed < 20; seed++)
+        {
+            var first = DocumentedExample(seed);
+            Assert.That(first, Has.Some.Contains("partition client|server").And.Some.Contains("heal client|server"));
+            Assert.That(DocumentedExample(seed), Is.EqualTo(first), $"seed {seed}");
+        }
+    }
+
+    /// <summary>
+    /// Runs of one seed on threads of their own, while other seeds run beside them: each network owns its thread, so
+    /// the traces are those of the seed alone.
+    /// </summary>
+    [Test]
+    public void SameSeed_OnParallelThreads_SameTraceAsAlone()
+    {
+        var alone = Enumerable.Range(0, 16).Select(static seed => Run(seed)).ToArray();
+        var parallel = new (IReadOnlyList<string> Trace, IReadOnlyList<string> Outcome)[alone.Length];
+        Parallel.For(0, alone.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, seed => parallel[seed] = Run(seed));
+
+        for (int seed = 0; seed < alone.Length; seed++)
+        {
+            Assert.That(parallel[seed].Trace, Is.EqualTo(alone[seed].Trace), $"seed {seed}");
+            Assert.That(parallel[seed].Outcome, Is.EqualTo(alone[seed].Outcome), $"seed {seed}");
+        }
     }
 
     [Test]

@@ -8,11 +8,6 @@ namespace RxStreams.Tests.Simulation;
 
 /// <summary>The simulated network's own semantics: TCP over links in virtual time, and its faults.</summary>
 [TestFixture]
-// Explicit until the simulation's quiescence detection is deterministic: it decides "the application is idle" from the
-// thread pool's counters, and a full-suite run showed it advancing virtual time while application work was still
-// pending (seed 0 of the 200-seed run traced a partition before a write it had traced first the time before). Run with
-// --filter "FullyQualifiedName~Simulation" to exercise it; CI must not carry a flaky test.
-[Explicit("The simulation's idle detection is not yet deterministic under a full, parallel test run.")]
 [CancelAfter(60_000)]
 public class SimulatedNetworkTests
 {
@@ -234,5 +229,94 @@ public class SimulatedNetworkTests
 
         Assert.That(network.RunUntil(() => received.IsCompleted, TimeSpan.FromSeconds(10)), Is.True);
         Assert.That(received.Result, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(2)).And.LessThan(TimeSpan.FromSeconds(2.1)));
+    }
+
+    [Test]
+    public void EverythingSimulatedRunsOnTheNetworksOwnThread()
+    {
+        using var network = new SimulatedNetwork(seed: 10);
+        var threads = new HashSet<int>();
+        void Note() => threads.Add(Environment.CurrentManagedThreadId);
+        network.Host("db").Listen(7, async (reader, writer) =>
+        {
+            Note();
+            await foreach (var line in reader.ReadLinesAsync())
+            {
+                Note();
+                writer.Write(line.Span);
+                await writer.DrainAsync();
+                Note();
+            }
+        });
+        var client = network.Spawn(async () =>
+        {
+            Note();
+            await using var connection = await network.Host("app").ConnectAsync("db", 7);
+            Note();
+            for (int i = 0; i < 5; i++)
+            {
+                connection.Writer.WriteLine("x");
+                await connection.Reader.ReadLineAsync();
+                Note();
+                await network.Delay(TimeSpan.FromMilliseconds(3));
+                Note();
+            }
+        });
+
+        Assert.That(network.RunUntil(() => client.IsCompleted, TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(client.Status, Is.EqualTo(TaskStatus.RanToCompletion));
+        Assert.That(threads, Has.Count.EqualTo(1), "one thread for handlers, clients and everything they await");
+        Assert.That(threads, Does.Not.Contain(Environment.CurrentManagedThreadId), "not the test's thread");
+        Assert.That(network.Errors, Is.Empty);
+    }
+
+    [Test]
+    public void ConnectionUsedFromTheTestBetweenRuns_WorkRunsAtTheNextRun()
+    {
+        using var network = new SimulatedNetwork(seed: 11);
+        using var _ = Echo(network.Host("db"), 7);
+        var connect = network.Host("app").ConnectAsync("db", 7); // from the test's thread, outside any run
+        Assert.That(network.RunUntil(() => connect.IsCompleted, TimeSpan.FromSeconds(1)), Is.True);
+        var connection = connect.Result;
+
+        connection.Writer.WriteLine("between runs");
+        var line = connection.Reader.ReadLineAsync().AsTask();
+        Assert.That(network.RunUntil(() => line.IsCompleted, network.Now + TimeSpan.FromSeconds(1)), Is.True, string.Join("\n", network.Trace));
+        Assert.That(Encoding.ASCII.GetString(line.Result.Span), Is.EqualTo("between runs\n"));
+        Assert.That(network.Errors, Is.Empty);
+    }
+
+    [Test]
+    public void CodeThatLeavesTheSimulationsThread_IsReportedInErrors()
+    {
+        using var network = new SimulatedNetwork(seed: 12);
+        using var escaped = new ManualResetEventSlim();
+        network.Spawn(async () =>
+        {
+            await Task.Run(static () => { }); // resumes on the thread pool: outside the simulation
+            _ = network.Delay(TimeSpan.FromMilliseconds(1));
+            escaped.Set();
+        });
+
+        // Holds the network's thread (a run is going on) until the escaped code has touched the network.
+        network.At(TimeSpan.FromMilliseconds(1), () => escaped.Wait(TimeSpan.FromSeconds(30)));
+        network.RunFor(TimeSpan.FromMilliseconds(2));
+
+        Assert.That(escaped.IsSet, Is.True);
+        Assert.That(network.Errors, Has.Some.InstanceOf<InvalidOperationException>().With.Message.Contains("simulation's thread"));
+        Assert.That(network.Trace, Has.Some.Contains("left the simulation's thread"));
+    }
+
+    [Test]
+    public void SimulatedCodeThatBlocksTheThread_FailsTheRun_InsteadOfHanging()
+    {
+        using var release = new ManualResetEventSlim();
+        var network = new SimulatedNetwork(seed: 13, new SimulationOptions { SettleTimeout = TimeSpan.FromMilliseconds(200) });
+        network.At(TimeSpan.FromMilliseconds(1), () => release.Wait(TimeSpan.FromSeconds(30))); // a blocking wait
+
+        Assert.That(() => network.RunFor(TimeSpan.FromSeconds(1)), Throws.TypeOf<TimeoutException>().With.Message.Contains("blocked"));
+        Assert.That(() => network.RunFor(TimeSpan.FromSeconds(1)), Throws.TypeOf<TimeoutException>(), "a stuck network stays stuck");
+        release.Set(); // lets the thread end
+        network.Dispose();
     }
 }

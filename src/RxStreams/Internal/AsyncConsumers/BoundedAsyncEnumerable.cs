@@ -39,7 +39,7 @@ internal sealed class BoundedAsyncEnumerable<T>(IObservable<T> source, int capac
         private readonly Queue<T> _queue = new();
         private readonly ReadHold _hold = new();
         private SingleAssignmentDisposableValue _subscription;
-        private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = true };
+        private ManualResetValueTaskSourceCore<bool> _signal = new() { RunContinuationsAsynchronously = WorkQueue.Ambient is null }; // a simulation's thread: inline
         private CancellationTokenRegistration _registration;
         private bool _subscribed;
         private bool _waiting;   // a MoveNextAsync is pending on _signal

@@ -30,7 +30,8 @@ internal sealed class ForEachAwaitObserver<T> : IObserver<T>
     private readonly Queue<T> _queue = new();
     private readonly ReadHold _hold = new();
     private SingleAssignmentDisposableValue _subscription;
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Inside a simulation (WorkQueue.Ambient) continuations stay on its thread: inline, as it completes at the end of a dispatch.
+    private readonly TaskCompletionSource _completion = new(WorkQueue.Ambient is null ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
     private CancellationTokenRegistration _registration;
     private bool _running;   // a callback is running, or a drain loop owns the queue
     private bool _ended;     // the source completed or failed

@@ -39,7 +39,7 @@ internal sealed class ReadHold
 
         lock (_gate)
         {
-            _released ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _released ??= WorkQueue.NewSignal();
         }
 
         batch.Enlist(this);
@@ -56,7 +56,7 @@ internal sealed class ReadHold
             _released = null;
         }
 
-        released?.TrySetResult();
+        WorkQueue.Set(released);
     }
 
     /// <summary>Completes when the hold is released; at once if it is not raised.</summary>

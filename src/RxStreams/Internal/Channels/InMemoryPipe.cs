@@ -32,6 +32,7 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     private TaskCompletionSource? _spaceWaiter;
     private TaskCompletionSource? _receiverArrived;
     private InlineWait? _inlineWaiter; // scripted pipes only: the receiver's wait, completed on the feeding thread
+    private readonly IWorkQueue? _workQueue = asyncContinuations ? WorkQueue.Ambient : null; // a simulation's, if made in one
 
     /// <summary>Takes everything queued into <paramref name="buffer"/>: the byte count, 0 at the end, -1 for "wait".</summary>
     /// <exception cref="IOException">The sender reset the connection and every byte before the reset was taken.</exception>
@@ -61,7 +62,7 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
             space = Take(ref _spaceWaiter);
         }
 
-        space?.TrySetResult();
+        WorkQueue.Set(space);
         return total;
     }
 
@@ -157,7 +158,7 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
             inline = TakeInline();
         }
 
-        waiter?.TrySetResult();
+        WorkQueue.Set(waiter);
         inline?.Complete();
         return taken;
     }
@@ -232,7 +233,7 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     }
 
     private TaskCompletionSource CreateWaiter() =>
-        new(asyncContinuations ? TaskCreationOptions.RunContinuationsAsynchronously : TaskCreationOptions.None);
+        asyncContinuations ? WorkQueue.NewSignal(_workQueue) : new(TaskCreationOptions.None);
 
     private void Signal(Action<InMemoryPipe, Exception?> change, Exception? error)
     {
@@ -246,8 +247,8 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
             inline = TakeInline();
         }
 
-        data?.TrySetResult();
-        space?.TrySetResult();
+        WorkQueue.Set(data);
+        WorkQueue.Set(space);
         inline?.Complete();
     }
 }

@@ -27,13 +27,13 @@ internal struct LazyCompletion
             var source = Volatile.Read(ref _source);
             if (source is null)
             {
-                var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var created = WorkQueue.NewSignal();
                 source = Interlocked.CompareExchange(ref _source, created, null) ?? created;
             }
 
             if (IsCompleted)
             {
-                source.TrySetResult(); // completed while the source was being created
+                WorkQueue.Set(source); // completed while the source was being created
             }
 
             return source.Task;
@@ -48,7 +48,7 @@ internal struct LazyCompletion
             return false;
         }
 
-        Volatile.Read(ref _source)?.TrySetResult();
+        WorkQueue.Set(Volatile.Read(ref _source));
         return true;
     }
 }
