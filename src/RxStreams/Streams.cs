@@ -63,7 +63,7 @@ public static partial class Streams
         using var timeout = ConnectDeadline.Start(options, cancellationToken);
         try
         {
-            var addresses = await ResolveAsync(host, options.Family, timeout.Token).ConfigureAwait(false);
+            var addresses = await ResolveAsync(host, options.Family, timeout.Token, options.Resolver).ConfigureAwait(false);
             var socket = await HappyEyeballs.ConnectAsync(addresses, port, options, timeout.Token).ConfigureAwait(false);
             return await ConnectedAsync(socket, options, host, cancellationToken).ConfigureAwait(false);
         }
@@ -339,11 +339,11 @@ public static partial class Streams
         }
     }
 
-    private static async Task<IPAddress[]> ResolveAsync(string host, AddressFamily family, CancellationToken cancellationToken)
+    private static async Task<IPAddress[]> ResolveAsync(string host, AddressFamily family, CancellationToken cancellationToken, Func<string, CancellationToken, Task<IPAddress[]>>? resolver = null)
     {
         IPAddress[] addresses = IPAddress.TryParse(host, out var address)
             ? [address]
-            : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            : await (resolver is null ? Dns.GetHostAddressesAsync(host, cancellationToken) : resolver(host, cancellationToken)).ConfigureAwait(false);
         if (family != AddressFamily.Unspecified)
         {
             addresses = [.. addresses.Where(a => a.AddressFamily == family)];

@@ -30,6 +30,13 @@ public partial class ConnectionOptions
     }
 
     /// <summary>
+    /// Resolves a host name to its addresses in the resolver's order; <see langword="null"/> (always, outside tests) for
+    /// <see cref="System.Net.Dns.GetHostAddressesAsync(string, CancellationToken)"/>. A test seam, so that a multi-address
+    /// host can be tested through the public connect path on any machine, whatever its hosts file says.
+    /// </summary>
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>>? Resolver { get; set; }
+
+    /// <summary>
     /// asyncio's <c>interleave</c>: reorders a host's addresses so the address families alternate (IPv6, IPv4, IPv6, ...,
     /// starting with the family the resolver listed first), after taking this many addresses of the first family.
     /// <see langword="null"/> (the default) means 1 when <see cref="HappyEyeballsDelay"/> is set and no reordering

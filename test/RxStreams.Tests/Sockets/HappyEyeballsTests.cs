@@ -112,7 +112,7 @@ public sealed class HappyEyeballsTests
     /// A listener on 127.0.0.2 at <paramref name="port"/> that never accepts, its accept queue full: the kernel drops
     /// further SYNs, so a connect to it stays pending (see <see cref="ConnectLeakTests"/>).
     /// </summary>
-    private static Socket SilentListener(int port, out List<Socket> queued)
+    internal static Socket SilentListener(int port, out List<Socket> queued)
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try

@@ -5,6 +5,22 @@ namespace RxStreams.Internal;
 /// without a connection, for tests and in-memory pipes. The reader's input is this channel itself: with no connection there
 /// is no lifetime to keep, and an error fed here may even be cleared again (<c>set_exception(None)</c>).
 /// </summary>
+/// <remarks>
+/// <para>
+/// This is a <see cref="ByteSource"/> (a reader's input, like <see cref="ConnectionCore"/>), not an
+/// <see cref="IByteChannel"/>, on purpose. Under a core it would change what asyncio's bare <c>StreamReader</c> does: the
+/// core makes the first error terminal (the connection fails and closes, <c>exception()</c> can no longer be cleared,
+/// and the metrics and owner would see a connection), while here an error is only pending and
+/// <c>set_exception(None)</c> clears it. Bytes fed count as buffered at once (<see cref="QueuedLength"/>, and
+/// <see cref="EndAnnounced"/> for <c>repr</c>), which a channel cannot know. And a fed reader has no writer, so every
+/// sending, endpoint and close member of the channel interface would be a stub.
+/// </para>
+/// <para>
+/// A fed <i>connection</i> goes through the channel interface already: <see cref="InMemoryChannel"/> over an
+/// <see cref="InMemoryPipe"/> that a script feeds (<c>Offer</c> is <c>feed_data</c>, <c>ShutdownSend</c> is
+/// <c>feed_eof</c>, <c>Reset</c> fails the input), as <c>RxStreams.Testing.TestConnection</c> does, with the core above it.
+/// </para>
+/// </remarks>
 internal sealed class FedChannel : ByteSource
 {
     private readonly Lock _lock = new();

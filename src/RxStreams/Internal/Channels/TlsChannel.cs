@@ -24,6 +24,11 @@ namespace RxStreams.Internal;
 /// running: its bytes are kept for the next read, never lost, and <c>SslStream</c> never sees a cancelled read.
 /// </para>
 /// <para>
+/// <b>Sending.</b> Plaintext is written one record (16 KiB) at a time, small segments packed together, and each record
+/// counts as sent (<see cref="ISendProgress"/>) once its ciphertext has been handed to the inner channel: the writer's
+/// buffer size then excludes what already left, as on a plain socket, to within one record.
+/// </para>
+/// <para>
 /// <b>Half-close.</b> <see cref="ShutdownSendAsync"/> sends close_notify, then shuts the inner channel's send direction
 /// (TCP FIN). TLS 1.3 (RFC 8446 §6.1) lets the peer go on sending after our close_notify, and <c>SslStream</c> goes on
 /// reading, so <c>WriteEof</c> works as on TCP. A TLS 1.2 peer may answer with its own close_notify and close, which the
@@ -111,8 +116,7 @@ internal sealed class TlsChannel : IByteChannel
     {
         if (batch.Many is not { } segments)
         {
-            await _ssl.WriteAsync(batch.Single.AsMemory()).ConfigureAwait(false);
-            progress.OnBytesSent(batch.Single.Count);
+            await WriteRecordsAsync(batch.Single, progress).ConfigureAwait(false);
             return;
         }
 
@@ -132,8 +136,7 @@ internal sealed class TlsChannel : IByteChannel
                         used = 0;
                     }
 
-                    await _ssl.WriteAsync(segment.AsMemory()).ConfigureAwait(false);
-                    progress.OnBytesSent(segment.Count);
+                    await WriteRecordsAsync(segment, progress).ConfigureAwait(false);
                     continue;
                 }
 
@@ -161,6 +164,23 @@ internal sealed class TlsChannel : IByteChannel
             {
                 ArrayPool<byte>.Shared.Return(packed);
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="segment"/> one record at a time, counting each record's plaintext as sent once its ciphertext
+    /// has been handed to the inner channel (asyncio's <c>get_write_buffer_size()</c> excludes what reached the kernel).
+    /// One <c>SslStream</c> write of the whole segment would cut the same records, but report nothing until the last.
+    /// </summary>
+    private async ValueTask WriteRecordsAsync(ArraySegment<byte> segment, ISendProgress progress)
+    {
+        var remaining = segment.AsMemory();
+        while (!remaining.IsEmpty)
+        {
+            var record = remaining[..Math.Min(RecordSize, remaining.Length)];
+            await _ssl.WriteAsync(record).ConfigureAwait(false);
+            progress.OnBytesSent(record.Length);
+            remaining = remaining[record.Length..];
         }
     }
 
