@@ -67,7 +67,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <param name="limit">asyncio's <c>limit</c>: the longest line or separator-terminated frame; 64 KiB by default.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is not positive (asyncio: 'Limit cannot be &lt;= 0').</exception>
     public ConnectionReader(int limit = Framing.FramingExtensions.DefaultLimit)
-        : this(new FedChannel(), limit, null, null)
+        : this(new FedSource(), limit, null, null)
     {
     }
 
@@ -158,7 +158,7 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
     /// <exception cref="InvalidOperationException">The reader belongs to a connection.</exception>
     public void SetException(Exception? error) => Fed.SetException(error);
 
-    private FedChannel Fed => _source as FedChannel
+    private FedSource Fed => _source as FedSource
         ?? throw new InvalidOperationException("This reader belongs to a connection; only a reader created with new ConnectionReader(limit) can be fed.");
 
     /// <summary>Receives more bytes; false at the end of the input, whether clean (<c>_eof</c>) or failed (<c>_error</c>).</summary>

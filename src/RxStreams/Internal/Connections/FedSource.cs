@@ -2,7 +2,7 @@ namespace RxStreams.Internal;
 
 /// <summary>
 /// Bytes fed by hand (asyncio's <c>feed_data</c> / <c>feed_eof</c> / <c>set_exception</c>): the source of a reader created
-/// without a connection, for tests and in-memory pipes. The reader's input is this channel itself: with no connection there
+/// without a connection, for tests and in-memory pipes. The reader's input is this source itself: with no connection there
 /// is no lifetime to keep, and an error fed here may even be cleared again (<c>set_exception(None)</c>).
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ namespace RxStreams.Internal;
 /// <c>feed_eof</c>, <c>Reset</c> fails the input), as <c>RxStreams.Testing.TestConnection</c> does, with the core above it.
 /// </para>
 /// </remarks>
-internal sealed class FedChannel : ByteSource
+internal sealed class FedSource : ByteSource
 {
     private readonly Lock _lock = new();
     private readonly Queue<byte[]> _chunks = new();
