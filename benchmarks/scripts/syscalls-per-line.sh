@@ -50,7 +50,7 @@ load() { dotnet "$bench" --shape "$1" "$port" "$2" | grep '^result:'; }
 # (strace -c columns: % time, seconds, usecs/call, calls, [errors], syscall.)
 calls() { awk -v re="^($2)\$" '$NF ~ re { n += $4 } END { print n + 0 }' "$1"; }
 total_calls() { awk '$NF == "total" { print $4 }' "$1"; }
-per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.2f", a / n }'; }
+per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.3f", a / n }'; }
 
 echo "server-side syscalls and context switches per echoed line; ${seconds} s per run; load: $(uptime | sed 's/.*load average: //')"
 echo "| shape | server | lines/s | CPU us/line | ctx switches/line (vol + invol) | syscalls/line (strace) | futex | epoll_wait | epoll_ctl | recv* | send* | sched_yield |"
