@@ -108,7 +108,8 @@ internal sealed class EventLoop
                 {
                     try
                     {
-                        wait.Signal(); // runs the reader's continuation inline
+                        // Runs the reader's continuation inline.
+                        wait.Signal(lasting: (events[i].Events & (Epoll.ReadHangUp | Epoll.HangUp | Epoll.Error)) != 0);
                     }
                     catch (Exception error)
                     {

@@ -13,7 +13,7 @@ internal sealed class ReadinessWait : IValueTaskSource<int>
     private ManualResetValueTaskSourceCore<int> _core; // RunContinuationsAsynchronously = false: inline on completion
     private int _signaled;
     private int _pending; // 0, or the armed wait's version + 1: only the completion that takes it completes the core
-    private int _closed;
+    private int _closed; // closed, hung up or failed: every wait completes at once
     private CancellationTokenRegistration _registration;
 
     /// <summary>Waits for the next readiness; completes at once if one came since the last wait, or after closing.</summary>
@@ -56,9 +56,18 @@ internal sealed class ReadinessWait : IValueTaskSource<int>
         return new ValueTask<int>(this, version);
     }
 
-    /// <summary>The loop saw the descriptor ready (or failed, or hung up): wakes the waiter, or remembers it for the next wait.</summary>
-    public void Signal()
+    /// <summary>
+    /// The loop saw the descriptor ready: wakes the waiter, or remembers it for the next wait. A hang-up or an error
+    /// (<paramref name="lasting"/>) stays signalled for good: the loop is edge-triggered, and a FIN that came with the
+    /// last data makes no further edge, yet the reader's next receive must still see it.
+    /// </summary>
+    public void Signal(bool lasting)
     {
+        if (lasting)
+        {
+            Interlocked.Exchange(ref _closed, 1);
+        }
+
         Interlocked.Exchange(ref _signaled, 1);
         int armed = Volatile.Read(ref _pending);
         if (armed != 0 && Interlocked.CompareExchange(ref _pending, 0, armed) == armed)
