@@ -102,7 +102,10 @@ internal sealed class EventLoopChannel : IByteChannel
     public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
     {
         _woken = true;
-        return _wait.WaitAsync(cancellationToken);
+
+        // The loop is edge-triggered: after a full receive the socket may still hold data that makes no new edge. Like
+        // .NET's zero-byte receive, which completes at once when data is queued, this wait then does not wait.
+        return _expectMoreData ? new ValueTask<int>(0) : _wait.WaitAsync(cancellationToken);
     }
 
     public ValueTask SendAsync(SendBatch batch, ISendProgress progress)
