@@ -8,7 +8,8 @@
 # Usage: benchmarks/scripts/separate-process-ratio.sh [seconds] [rounds] [shape...]
 #   shape: a LoadShapes name (benchmarks/RxStreams.Benchmarks/Clients/LoadShapes.cs); default: c1 c50 pingpong
 #          bulk-lines connect8 (line echo 1 x 64 outstanding, 50 x 16, ping-pong, 16 KiB lines, connect-echo-close)
-#   SERVERS="RawPipelines Cli"    floor first; EchoServerCatalog names, or Cli for `rxstreams echo --lines` itself
+#   SERVERS="RawPipelines Cli"    floor first; EchoServerCatalog names, Cli for `rxstreams echo --lines` itself, or
+#                                 Cli:VAR=value for the CLI with one environment variable set
 #   CLI_BEFORE=PATH/RxStreams.Cli.dll  adds the server name CliBefore: another build of the CLI (an earlier commit's,
 #                                 from `git worktree add`), measured in the same alternating rounds for before/after
 #   RXSTREAMS_BENCH_BULK_MIB=256  MiB per bulk run (the outside harness sends 512)
@@ -31,17 +32,18 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 start() {
   local mode=lines; [ "$2" = bulk-raw ] && mode=bulk
   rm -f "$work/in" "$work/out"; mkfifo "$work/in"
-  if [ "$1" = Cli ] || [ "$1" = CliBefore ]; then
+  if [[ "$1" = Cli* ]]; then
     local dll=$cli; [ "$1" = CliBefore ] && dll=${CLI_BEFORE:?CliBefore needs CLI_BEFORE=path to RxStreams.Cli.dll}
+    local assignment=; [[ "$1" = Cli:* ]] && assignment=${1#Cli:} # Cli:VAR=value: the CLI with that variable set
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    dotnet "$dll" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
+    env ${assignment:+"$assignment"} dotnet "$dll" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
   else
     dotnet "$bench" --serve "$1" "$mode" <"$work/in" >"$work/out" 2>&1 &
   fi
   server_pid=$!
   exec 3>"$work/in"
   for _ in $(seq 100); do grep -qi 'serving on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-  [ "$1" = Cli ] || [ "$1" = CliBefore ] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
+  [[ "$1" = Cli* ]] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
 }
 stop() { exec 3>&-; kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
