@@ -2,7 +2,9 @@
 # Framing micro-benchmark ratios that survive a busy machine: each round runs every variant of one case in turn (one
 # process each, through the benchmark's --framing loop, order reversed every other round), and a variant's ratio is the
 # median over rounds of its time per frame / the first variant's in the same round, so load that comes and goes hits
-# both sides of each ratio alike. BenchmarkDotNet remains the reference for absolute figures (FramingBenchmarkBase.cs).
+# both sides of each ratio alike. Wall time and the process's CPU time per frame are both reported: under heavy load the
+# CPU ratio is the steadier one (the loop warms up for up to a second before either is measured). BenchmarkDotNet
+# remains the reference for absolute figures (FramingBenchmarkBase.cs).
 # Usage: benchmarks/scripts/framing-ratios.sh CLASS FRAME_SIZE CHUNK_SIZE [seconds] [rounds] [variant...]
 #   CLASS: LineFramingBenchmarks, SeparatorFramingBenchmarks, ExactFramingBenchmarks, LengthPrefixedFramingBenchmarks
 #   variant: benchmark methods; the first is the baseline; default: SequenceReader RxOperator RxOperatorAsOwned
@@ -22,8 +24,9 @@ for round in $(seq 1 "$rounds"); do
     order=(); for (( i=${#variants[@]}-1; i>=0; i-- )); do order+=("${variants[i]}"); done
   fi
   for variant in "${order[@]}"; do
-    ns=$(dotnet "$bench" --framing "$class" "$variant" "$frame" "$chunk" "$seconds" | sed -n 's/.*: \([0-9.]*\) ns\/frame/\1/p')
-    echo "$round $variant $ns" >>"$work/times"
+    line=$(dotnet "$bench" --framing "$class" "$variant" "$frame" "$chunk" "$seconds")
+    wall=$(sed -n 's/.*: \([0-9.]*\) ns\/frame.*/\1/p' <<<"$line"); cpu=$(sed -n 's/.*, \([0-9.]*\) CPU ns\/frame/\1/p' <<<"$line")
+    echo "$round $variant $wall $cpu" >>"$work/times"
   done
 done
 
@@ -32,10 +35,13 @@ python3 - "$work/times" "${variants[@]}" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 variants = sys.argv[2:]
-times = {(r, v): float(ns) for r, v, ns in rows}
-rounds = sorted({r for r, _, _ in rows})
+wall = {(r, v): float(w) for r, v, w, _ in rows}
+cpu = {(r, v): float(c) for r, v, _, c in rows}
+rounds = sorted({row[0] for row in rows})
 for v in variants:
-    ratios = [times[(r, v)] / times[(r, variants[0])] for r in rounds]
-    median_ns = statistics.median(times[(r, v)] for r in rounds)
-    print(f"  {v:<20} median {median_ns:8.2f} ns/frame   ratio median {statistics.median(ratios):5.2f}x  (range {min(ratios):.2f}-{max(ratios):.2f})")
+    line = f"  {v:<20}"
+    for name, t in (("wall", wall), ("CPU", cpu)):
+        ratios = [t[(r, v)] / t[(r, variants[0])] for r in rounds]
+        line += f"  {name} {statistics.median(t[(r, v)] for r in rounds):8.2f} ns/frame, ratio {statistics.median(ratios):5.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+    print(line)
 PY
