@@ -33,6 +33,7 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(PullOperatorAsOwned), PullOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
+        Check(nameof(PullReadLines), PullReadLines());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -66,6 +67,10 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Lines());
+
+    /// <summary>asyncio's <c>async for line in reader</c>: one <c>ReadLineAsync</c> per line (the reader is free between lines).</summary>
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullReadLines() => RunConnectionPull(static reader => reader.ReadLinesAsync());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()
