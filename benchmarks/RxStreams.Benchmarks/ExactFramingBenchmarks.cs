@@ -11,6 +11,7 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
 {
     private IObservable<ReadOnlyMemory<byte>> _frames = null!;
     private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _asOwnedFrames = null!;
     private byte[] _frameBuffer = [];
 
     private protected override byte[] Terminator => [];
@@ -21,10 +22,12 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
         BuildInput();
         _frames = new ChunkSource(Chunks).Exactly(FrameSize);
         _ownedFrames = new OwnedChunkSource(Chunks).Exactly(FrameSize);
+        _asOwnedFrames = new ChunkSource(Chunks).AsOwned().Exactly(FrameSize);
         _frameBuffer = new byte[FrameSize];
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(SpanSlicing), SpanSlicing());
         Check(nameof(StreamReadExactly), StreamReadExactly());
     }
@@ -50,6 +53,9 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorAsOwned() => RunObserver(_asOwnedFrames);
 
     /// <summary>The BCL's fixed-size read: copies each frame into one reused buffer (so the frame is not owned).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

@@ -14,11 +14,14 @@ namespace RxStreams.Benchmarks;
 //     source: the operator copies each chunk once into memory the frames can own);
 //   - RxOperatorOwned: the same, but the source is marked as emitting owned memory, as a connection's reader is, so the
 //     operator adopts the chunks without copying (the path of connection.Reader.Lines());
+//   - RxOperatorAsOwned / PullOperatorAsOwned: a user's own source marked with the public AsOwned() (the caller promises
+//     the chunks are never rewritten), which takes the adopting path of the row above without any internal interface;
 //   - PullOperator / PullOperatorOwned: the same operators on IAsyncEnumerable (AsyncFramingExtensions) over a pull
 //     source of the same chunks, copied or adopted;
 //   - PushConnection / PullConnection: framing over a connection, an in-memory pair whose other end writes the chunks:
-//     reader.Lines() subscribed vs reader.ReadChunksAsync().Lines() enumerated; both include the pair and the
-//     transfer, so they compare with each other, not with the rows above;
+//     reader.Lines() subscribed vs reader.ReadChunksAsync().Lines() enumerated (and, for lines, PullReadLines:
+//     reader.ReadLinesAsync()); they include the pair and the transfer, so they compare with each other, not with the
+//     rows above;
 //   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
 //     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
 //   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
@@ -37,12 +40,23 @@ public abstract class FramingBenchmarkBase
     private protected static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>Frame length in bytes, terminator or header included.</summary>
-    [Params(16, 64, 1024)]
+    [ParamsSource(nameof(FrameSizes))]
     public int FrameSize { get; set; }
 
     /// <summary>How the input is cut into chunks (a receive's worth each).</summary>
-    [Params(4096, 65536)]
+    [ParamsSource(nameof(ChunkSizes))]
     public int ChunkSize { get; set; }
+
+    /// <summary>16, 64 and 1024, or the comma-separated sizes in RXSTREAMS_FRAME_SIZES (to run fewer cases on a busy machine).</summary>
+    public static IEnumerable<int> FrameSizes => SizesFromEnvironment("RXSTREAMS_FRAME_SIZES", [16, 64, 1024]);
+
+    /// <summary>4096 and 65536, or the comma-separated sizes in RXSTREAMS_CHUNK_SIZES.</summary>
+    public static IEnumerable<int> ChunkSizes => SizesFromEnvironment("RXSTREAMS_CHUNK_SIZES", [4096, 65536]);
+
+    private static int[] SizesFromEnvironment(string variable, int[] defaults) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } sizes
+            ? [.. sizes.Split(',').Select(size => int.Parse(size, System.Globalization.CultureInfo.InvariantCulture))]
+            : defaults;
 
     private protected byte[] Input { get; private set; } = [];
 

@@ -26,6 +26,7 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
 
     private IObservable<ReadOnlyMemory<byte>> _frames = null!;
     private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _asOwnedFrames = null!;
     private byte[] _frameBuffer = [];
 
     private protected override byte[] Terminator => [];
@@ -43,12 +44,15 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
         BuildInput();
         _frames = new ChunkSource(Chunks).LengthPrefixed();
         _ownedFrames = new OwnedChunkSource(Chunks).LengthPrefixed();
+        _asOwnedFrames = new ChunkSource(Chunks).AsOwned().LengthPrefixed();
         _frameBuffer = new byte[FrameSize];
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(PullOperator), PullOperator());
         Check(nameof(PullOperatorOwned), PullOperatorOwned());
+        Check(nameof(PullOperatorAsOwned), PullOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
         Check(nameof(SpanSlicing), SpanSlicing());
@@ -58,6 +62,7 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
         // operator's frames are also compared with the payloads, byte for byte (once, outside the measured loop).
         CheckPayloads(nameof(RxOperator), _frames);
         CheckPayloads(nameof(RxOperatorOwned), _ownedFrames);
+        CheckPayloads(nameof(RxOperatorAsOwned), _asOwnedFrames);
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
@@ -83,10 +88,16 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
     public long RxOperatorOwned() => RunObserver(_ownedFrames);
 
     [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorAsOwned() => RunObserver(_asOwnedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
     public long PullOperator() => RunPull(new AsyncChunkSource(Chunks).LengthPrefixed());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperatorAsOwned() => RunPull(new AsyncChunkSource(Chunks).AsOwned().LengthPrefixed());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PushConnection() => RunConnectionPush(static reader => reader.LengthPrefixed());

@@ -11,6 +11,7 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
 {
     private IObservable<ReadOnlyMemory<byte>> _lines = null!;
     private IObservable<ReadOnlyMemory<byte>> _ownedLines = null!;
+    private IObservable<ReadOnlyMemory<byte>> _asOwnedLines = null!;
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
@@ -22,13 +23,17 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
         BuildInput();
         _lines = new ChunkSource(Chunks).Lines();
         _ownedLines = new OwnedChunkSource(Chunks).Lines();
+        _asOwnedLines = new ChunkSource(Chunks).AsOwned().Lines();
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(PullOperator), PullOperator());
         Check(nameof(PullOperatorOwned), PullOperatorOwned());
+        Check(nameof(PullOperatorAsOwned), PullOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
+        Check(nameof(PullReadLines), PullReadLines());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -46,16 +51,26 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
     public long RxOperatorOwned() => RunObserver(_ownedLines);
 
     [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorAsOwned() => RunObserver(_asOwnedLines);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
     public long PullOperator() => RunPull(new AsyncChunkSource(Chunks).Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullOperatorOwned() => RunPull(new OwnedAsyncChunkSource(Chunks).Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullOperatorAsOwned() => RunPull(new AsyncChunkSource(Chunks).AsOwned().Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
     public long PushConnection() => RunConnectionPush(static reader => reader.Lines());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Lines());
+
+    /// <summary>asyncio's <c>async for line in reader</c>: one <c>ReadLineAsync</c> per line (the reader is free between lines).</summary>
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullReadLines() => RunConnectionPull(static reader => reader.ReadLinesAsync());
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()

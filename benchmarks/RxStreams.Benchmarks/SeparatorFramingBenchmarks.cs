@@ -13,6 +13,7 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
 
     private IObservable<ReadOnlyMemory<byte>> _frames = null!;
     private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
+    private IObservable<ReadOnlyMemory<byte>> _asOwnedFrames = null!;
 
     private protected override byte[] Terminator => CrLf;
 
@@ -22,9 +23,11 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
         BuildInput();
         _frames = new ChunkSource(Chunks).Until(CrLf);
         _ownedFrames = new OwnedChunkSource(Chunks).Until(CrLf);
+        _asOwnedFrames = new ChunkSource(Chunks).AsOwned().Until(CrLf);
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
+        Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -40,6 +43,9 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long RxOperatorOwned() => RunObserver(_ownedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorAsOwned() => RunObserver(_asOwnedFrames);
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()

@@ -161,19 +161,8 @@ public sealed partial class ConnectionReader
     /// </summary>
     /// <param name="cancellationToken">Cancels the iteration.</param>
     /// <returns>An enumerator of lines, each with its <c>\n</c> (the last may lack it).</returns>
-    public async IAsyncEnumerator<ReadOnlyMemory<byte>> GetAsyncEnumerator(CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
-            if (line.IsEmpty)
-            {
-                yield break;
-            }
-
-            yield return line;
-        }
-    }
+    public IAsyncEnumerator<ReadOnlyMemory<byte>> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        new LineEnumerator(this, default, cancellationToken);
 
     /// <summary>
     /// The received chunks as an <see cref="IAsyncEnumerable{T}"/>: the pull counterpart of subscribing, where the next
@@ -257,19 +246,8 @@ public sealed partial class ConnectionReader
     /// <summary>The lines of the input as an <see cref="IAsyncEnumerable{T}"/> (see <see cref="GetAsyncEnumerator"/>).</summary>
     /// <param name="cancellationToken">Cancels the iteration.</param>
     /// <returns>The lines, each with its <c>\n</c> (the last may lack it).</returns>
-    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLinesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        while (true)
-        {
-            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
-            if (line.IsEmpty)
-            {
-                yield break;
-            }
-
-            yield return line;
-        }
-    }
+    public IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLinesAsync(CancellationToken cancellationToken = default) =>
+        new LineSequence(this, cancellationToken);
 
     private ValueTask<ReadOnlyMemory<byte>> ReadUntilCoreAsync(byte[][] separators, CancellationToken cancellationToken) =>
         ReadFrameAsync(new SeparatorDecoder(separators, _limit, SeparatorDecoder.AtEnd.Throw), cancellationToken);

@@ -60,13 +60,20 @@ public sealed partial class ConnectionReader
         {
             if (_acquired && !_inputEnded)
             {
+                var reader = _reader;
                 try
                 {
-                    if (_driver.TryNext(ref _reader._buffer, out var frame))
+                    // Synchronously while the bytes are there: a frame buffered, or bytes already received (a busy
+                    // stream) that complete one. Only a receive that would wait goes to ReadAsync's state machine.
+                    do
                     {
-                        _current = frame;
-                        return new ValueTask<bool>(true);
+                        if (_driver.TryNext(ref reader._buffer, out var frame))
+                        {
+                            _current = frame;
+                            return new ValueTask<bool>(true);
+                        }
                     }
+                    while (reader.TryFill(ReceiveStrategy.Kept) > 0);
                 }
                 catch (Exception error)
                 {
@@ -105,13 +112,36 @@ public sealed partial class ConnectionReader
                         return true;
                     }
 
-                    if (!await reader.FillAsync(_cancellationToken).ConfigureAwait(false))
+                    // FillAsync's loop, inlined as the push read loop has it: one state machine per wait, not three.
+                    int received = reader.TryFill(ReceiveStrategy.Kept); // pull reads hand out slices that may be kept
+                    if (received > 0)
+                    {
+                        continue;
+                    }
+
+                    if (received == 0)
                     {
                         _inputEnded = true;
                         if (reader._error is { } error)
                         {
                             throw _driver.Fail(ref reader._buffer, error);
                         }
+
+                        break;
+                    }
+
+                    if (reader.OwnWriter is { HasUnflushedData: true } writer)
+                    {
+                        writer.FlushNow(); // request/response in pull style: what was written leaves before we wait
+                    }
+
+                    try
+                    {
+                        await reader._source.WaitAsync(_cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception error) when (error is not OperationCanceledException || !_cancellationToken.IsCancellationRequested)
+                    {
+                        reader._source.OnWaitFailed(error); // the next TryFill reports it
                     }
                 }
 

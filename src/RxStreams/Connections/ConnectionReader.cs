@@ -48,7 +48,7 @@ namespace RxStreams;
 /// ("A reader subscription").
 /// </para>
 /// </remarks>
-public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource
+public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>, IOwnedMemorySource, IFrameTimeoutSource
 {
     private readonly ByteSource _source;
     private ReadBuffer _buffer;
@@ -143,6 +143,9 @@ public sealed partial class ConnectionReader : IObservable<ReadOnlyMemory<byte>>
 
     /// <summary>Whether emitted chunks are owned, immutable memory: always.</summary>
     bool IOwnedMemorySource.EmitsOwnedMemory => true;
+
+    /// <summary>The frame timeout that framing operators over this reader keep: the connection's.</summary>
+    ConnectionWatchdog? IFrameTimeoutSource.FrameWatchdog => Watchdog;
 
     /// <summary>asyncio's <c>feed_data()</c>: appends a copy of <paramref name="data"/> (only for a reader created with <see cref="ConnectionReader(int)"/>).</summary>
     /// <param name="data">The bytes; empty data is ignored.</param>

@@ -20,8 +20,10 @@ namespace RxStreams.Internal;
 /// DisposeAsync           | dispose the source's enumerator, drop the buffer
 /// </code>
 /// <para>
-/// A connection's chunks (<see cref="ConnectionChunks"/>) are not copied at all: the operator decodes in the reader's
-/// own buffer (<c>ConnectionReader.EnumerateFrames</c>), reading only when the consumer asks, with the connection's frame timeout.
+/// A source that can decode in place (<see cref="IInPlaceFrameSource"/>: a connection's <see cref="ConnectionChunks"/>) is
+/// not copied at all: the operator decodes in the reader's own buffer (<c>ConnectionReader.EnumerateFrames</c>), reading
+/// only when the consumer asks, with the connection's frame timeout. Any other source that carries a frame timeout
+/// (<see cref="IFrameTimeoutSource"/>) gets it here as it does push.
 /// </para>
 /// </remarks>
 internal sealed class AsyncFramingOperator<TFrame>(IAsyncEnumerable<ReadOnlyMemory<byte>> source, Func<FrameDecoder<TFrame>> decoderFactory, bool emitsOwnedMemory)
@@ -32,23 +34,24 @@ internal sealed class AsyncFramingOperator<TFrame>(IAsyncEnumerable<ReadOnlyMemo
 
     public IAsyncEnumerator<TFrame> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
-        if (source is ConnectionChunks chunks)
+        if (source is IInPlaceFrameSource inPlace)
         {
-            return chunks.Reader.EnumerateFrames(decoderFactory(), chunks.CancellationToken, cancellationToken);
+            return inPlace.EnumerateFrames(decoderFactory(), cancellationToken);
         }
 
         bool inputIsOwned = source is IOwnedMemorySource { EmitsOwnedMemory: true };
-        return new Enumerator(source.GetAsyncEnumerator(cancellationToken), decoderFactory(), inputIsOwned, cancellationToken);
+        var watchdog = (source as IFrameTimeoutSource)?.FrameWatchdog;
+        return new Enumerator(source.GetAsyncEnumerator(cancellationToken), new FrameDriver<TFrame>(decoderFactory(), watchdog), inputIsOwned, cancellationToken);
     }
 
     /// <summary>
     /// One enumeration. Hand-written rather than an async iterator: a frame already buffered is returned synchronously
     /// as a plain <see cref="ValueTask{TResult}"/>, with no state machine per frame; only a pull of the next chunk awaits.
     /// </summary>
-    private sealed class Enumerator(IAsyncEnumerator<ReadOnlyMemory<byte>> chunks, FrameDecoder<TFrame> decoder, bool inputIsOwned, CancellationToken cancellationToken)
+    private sealed class Enumerator(IAsyncEnumerator<ReadOnlyMemory<byte>> chunks, FrameDriver<TFrame> driver, bool inputIsOwned, CancellationToken cancellationToken)
         : IAsyncEnumerator<TFrame>
     {
-        private FrameDriver<TFrame> _driver = new(decoder, watchdog: null);
+        private FrameDriver<TFrame> _driver = driver;
         private ReadBuffer _buffer;
         private bool _sourceEnded;
         private bool _finished;

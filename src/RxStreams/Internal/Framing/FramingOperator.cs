@@ -22,6 +22,9 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
 {
     private readonly bool _inputIsOwned = source is IOwnedMemorySource { EmitsOwnedMemory: true };
 
+    // The frame timeout of the connection the bytes come from, if the source carries one (a connection's reader).
+    private readonly ConnectionWatchdog? _frameWatchdog = (source as IFrameTimeoutSource)?.FrameWatchdog;
+
     /// <summary>Whether the frames are slices of owned memory (true for the built-in byte framers).</summary>
     public bool EmitsOwnedMemory => emitsOwnedMemory;
 
@@ -31,13 +34,13 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
         // Our own byte framers emit slices of their input and keep no other reference, so frames that go to a copier (a
         // writer) let a reader recycle its arrays; a custom decoder might keep its input.
         var copier = emitsOwnedMemory ? ChunkLease.CopierOf(observer) : null;
-        var driver = new FrameDriver<TFrame>(decoderFactory(), (source as ConnectionReader)?.Watchdog);
+        var driver = new FrameDriver<TFrame>(decoderFactory(), _frameWatchdog);
         var sink = new FrameSink(observer, driver, _inputIsOwned, copier);
         sink.SetUpstream(source.Subscribe(sink));
         return sink;
     }
 
-    // The driver carries the frame timeout of the connection whose reader is the source, if it has one.
+    // The driver carries the frame timeout of the source's connection, if it has one.
     // copier: the downstream, when it copies every frame (then this sink copies its chunks too, as far as they go down).
     private sealed class FrameSink(IObserver<TFrame> downstream, FrameDriver<TFrame> driver, bool inputIsOwned, IChunkConsumer? copier)
         : Sink<TFrame>(downstream), IObserver<ReadOnlyMemory<byte>>, IChunkConsumer
