@@ -64,7 +64,9 @@ namespace RxStreams.Testing;
 /// during a run, <see cref="Errors"/> gets an <see cref="InvalidOperationException"/> saying so. (2) Simulated code
 /// must not block the thread (<c>.Wait()</c>, <c>.Result</c> on something not yet done, <c>Thread.Sleep</c>): nothing
 /// else can run meanwhile, so the run fails with a <see cref="TimeoutException"/> once the thread made no progress for
-/// <see cref="SimulationOptions.SettleTimeout"/> of real time. (3) A network is not for use from several threads at once.
+/// <see cref="SimulationOptions.SettleTimeout"/> of real time. (3) The application's own random choices must come from
+/// the seed too: <see cref="CreateRandom"/> (a <see cref="ReconnectPolicy.Random"/>, a backoff's jitter), not
+/// <see cref="Random.Shared"/>. (4) A network is not for use from several threads at once.
 /// </para>
 /// <para>
 /// <b>Record.</b> <see cref="Trace"/> lists, with virtual times, every SYN, accept, refusal, segment delivered (with its

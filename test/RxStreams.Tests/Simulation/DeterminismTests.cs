@@ -163,6 +163,40 @@ public class DeterminismTests
         }
     }
 
+    /// <summary>
+    /// The thread pool kept busy by other work (what a parallel test run does): the network never looks at the pool, so
+    /// runs are neither stalled nor changed by it.
+    /// </summary>
+    [Test]
+    public void SameSeed_WhileTheThreadPoolIsBusy_SameTraceAsAlone()
+    {
+        var alone = Enumerable.Range(0, 8).Select(static seed => Run(seed)).ToArray();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60)); // a bound, should the test fail first
+        var busy = Enumerable.Range(0, Environment.ProcessorCount + 2)
+            .Select(_ => Task.Run(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    Thread.SpinWait(1000);
+                }
+            }))
+            .ToArray();
+        try
+        {
+            for (int seed = 0; seed < alone.Length; seed++)
+            {
+                var loaded = Run(seed);
+                Assert.That(loaded.Trace, Is.EqualTo(alone[seed].Trace), $"seed {seed}");
+                Assert.That(loaded.Outcome, Is.EqualTo(alone[seed].Outcome), $"seed {seed}");
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            Task.WaitAll(busy, TimeSpan.FromSeconds(10));
+        }
+    }
+
     [Test]
     public void DifferentSeeds_CutTheSameBytesDifferently()
     {

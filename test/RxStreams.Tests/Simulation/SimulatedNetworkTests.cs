@@ -291,15 +291,21 @@ public class SimulatedNetworkTests
     {
         using var network = new SimulatedNetwork(seed: 12);
         using var escaped = new ManualResetEventSlim();
+        var elsewhere = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         network.Spawn(async () =>
         {
-            await Task.Run(static () => { }); // resumes on the thread pool: outside the simulation
+            await elsewhere.Task; // resumes on the thread pool (its continuations run asynchronously): outside the simulation
             _ = network.Delay(TimeSpan.FromMilliseconds(1));
             escaped.Set();
         });
 
-        // Holds the network's thread (a run is going on) until the escaped code has touched the network.
-        network.At(TimeSpan.FromMilliseconds(1), () => escaped.Wait(TimeSpan.FromSeconds(30)));
+        // Sends the client to the thread pool, then holds the network's thread (a run is going on) until the escaped code
+        // has touched the network.
+        network.At(TimeSpan.FromMilliseconds(1), () =>
+        {
+            elsewhere.SetResult();
+            escaped.Wait(TimeSpan.FromSeconds(30));
+        });
         network.RunFor(TimeSpan.FromMilliseconds(2));
 
         Assert.That(escaped.IsSet, Is.True);
