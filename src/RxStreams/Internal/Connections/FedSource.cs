@@ -29,6 +29,7 @@ internal sealed class FedSource : ByteSource
     private int _queuedBytes;
     private Exception? _error;
     private TaskCompletionSource? _waiter;
+    private readonly IWorkQueue? _workQueue = WorkQueue.Ambient; // the thread pool, unless made inside a simulation
 
     public override bool InputEnded
     {
@@ -97,7 +98,7 @@ internal sealed class FedSource : ByteSource
             waiter = TakeWaiter();
         }
 
-        waiter?.TrySetResult();
+        WorkQueue.Set(waiter);
     }
 
     public void FeedEof()
@@ -109,7 +110,7 @@ internal sealed class FedSource : ByteSource
             waiter = TakeWaiter();
         }
 
-        waiter?.TrySetResult();
+        WorkQueue.Set(waiter);
     }
 
     public void SetException(Exception? error)
@@ -121,7 +122,7 @@ internal sealed class FedSource : ByteSource
             waiter = TakeWaiter();
         }
 
-        waiter?.TrySetResult();
+        WorkQueue.Set(waiter);
     }
 
     public override void OnConsumerFault(Exception error) => SetException(error);
@@ -163,7 +164,7 @@ internal sealed class FedSource : ByteSource
                 return new ValueTask<int>(0);
             }
 
-            wait = (_waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            wait = (_waiter ??= WorkQueue.NewSignal(_workQueue)).Task;
         }
 
         return new ValueTask<int>(WaitCoreAsync(wait, cancellationToken));
