@@ -10,8 +10,7 @@
 #          bulk-lines connect8 (line echo 1 x 64 outstanding, 50 x 16, ping-pong, 16 KiB lines, connect-echo-close)
 #   SERVERS="RawPipelines Cli"    floor first; EchoServerCatalog names, or Cli for `rxstreams echo --lines` itself
 #   CLI_BEFORE=PATH/RxStreams.Cli.dll  adds the server name CliBefore: another build of the CLI (an earlier commit's,
-#                                 from `git worktree add`), measured in the same alternating rounds for before/after;
-#                                 any CliNAME reads CLI_NAME (upper case) the same way, e.g. CliMain with CLI_MAIN=...
+#                                 from `git worktree add`), measured in the same alternating rounds for before/after
 #   RXSTREAMS_BENCH_BULK_MIB=256  MiB per bulk run (the outside harness sends 512)
 # Build Release first: dotnet build RxStreams.sln -c Release.
 set -euo pipefail
@@ -32,12 +31,8 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$wo
 start() {
   local mode=lines; [ "$2" = bulk-raw ] && mode=bulk
   rm -f "$work/in" "$work/out"; mkfifo "$work/in"
-  if [[ "$1" = Cli* ]]; then
-    local dll=$cli
-    if [ "$1" != Cli ]; then
-      local variable; variable=CLI_$(tr '[:lower:]' '[:upper:]' <<<"${1#Cli}")
-      dll=${!variable:-}; [ -n "$dll" ] || { echo "$1 needs $variable=path to RxStreams.Cli.dll" >&2; exit 1; }
-    fi
+  if [ "$1" = Cli ] || [ "$1" = CliBefore ]; then
+    local dll=$cli; [ "$1" = CliBefore ] && dll=${CLI_BEFORE:?CliBefore needs CLI_BEFORE=path to RxStreams.Cli.dll}
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     dotnet "$dll" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
   else
@@ -46,7 +41,7 @@ start() {
   server_pid=$!
   exec 3>"$work/in"
   for _ in $(seq 100); do grep -qi 'serving on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-  [[ "$1" = Cli* ]] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
+  [ "$1" = Cli ] || [ "$1" = CliBefore ] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
 }
 stop() { exec 3>&-; kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
