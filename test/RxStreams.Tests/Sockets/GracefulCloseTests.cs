@@ -1,9 +1,12 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Reactive.Concurrency;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using NUnit.Framework;
+using RxStreams.Framing;
 using RxStreams.Tests.Tls;
 
 namespace RxStreams.Tests.Sockets;
@@ -246,6 +249,39 @@ public sealed class GracefulCloseTests
     /// kernel's buffers to hold whole, so the close always happens while the peer still has unread bytes: a reset then
     /// destroys them, which is what the test catches.
     /// </summary>
+    /// <summary>
+    /// After the peer's EOF was read there is nothing to linger for (nothing unread, nothing more to come): the echo's
+    /// close releases the socket at once, without the CloseTimeout deadline a linger schedules, and the peer still gets
+    /// every byte, then EOF.
+    /// </summary>
+    [Test]
+    public async Task CloseAfterThePeersEof_ReleasesAtOnce_WithoutALingerDeadline()
+    {
+        var closeTimeout = TimeSpan.FromSeconds(437); // only a linger schedules this due time
+        var scheduler = new RecordingScheduler();
+        var server = await Streams.StartServerAsync("127.0.0.1", 0, new ServerOptions { Scheduler = scheduler, CloseTimeout = closeTimeout });
+        await using var guard = Loopback.Guard(server);
+        var accepted = new TaskCompletionSource<StreamConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var echo = server.Subscribe(c =>
+        {
+            c.Reader.Lines().Subscribe(c.Writer); // the peer's EOF: WriteEof, then both directions are done and it closes
+            accepted.TrySetResult(c);
+        });
+
+        using var peer = await Loopback.ConnectRawAsync(new IPEndPoint(IPAddress.Loopback, server.Port()));
+        await peer.SendAllAsync("hello\nworld\n");
+        peer.Shutdown(SocketShutdown.Send);
+        Assert.That(Encoding.ASCII.GetString(await peer.ReceiveToEndAsync().Within()), Is.EqualTo("hello\nworld\n"));
+
+        var connection = await accepted.Task.Within();
+        await connection.Closed.Within();
+        Assert.Multiple(() =>
+        {
+            Assert.That(IsDisposed(connection.Socket!), Is.True, "the socket is released by the close itself, not after a linger");
+            Assert.That(scheduler.DueTimes, Does.Not.Contain(closeTimeout), "no linger deadline was scheduled");
+        });
+    }
+
     private static async Task<byte[]> ReadHoldingBackTheTailAsync(Func<Memory<byte>, ValueTask<int>> receive, Task closeBegun)
     {
         var received = new byte[PayloadSize + 1];
@@ -323,5 +359,53 @@ public sealed class GracefulCloseTests
         chain.ChainPolicy.CustomTrustStore.Add(TestCertificates.Ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return chain.Build(leaf);
+    }
+
+    private static bool IsDisposed(Socket socket)
+    {
+        try
+        {
+            _ = socket.Available;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>The default scheduler, recording the due time of every relative schedule.</summary>
+    private sealed class RecordingScheduler : IScheduler
+    {
+        private readonly List<TimeSpan> _dueTimes = [];
+
+        public DateTimeOffset Now => DefaultScheduler.Instance.Now;
+
+        public IReadOnlyList<TimeSpan> DueTimes
+        {
+            get
+            {
+                lock (_dueTimes)
+                {
+                    return [.. _dueTimes];
+                }
+            }
+        }
+
+        public IDisposable Schedule<TState>(TState state, Func<IScheduler, TState, IDisposable> action) =>
+            DefaultScheduler.Instance.Schedule(state, action);
+
+        public IDisposable Schedule<TState>(TState state, TimeSpan dueTime, Func<IScheduler, TState, IDisposable> action)
+        {
+            lock (_dueTimes)
+            {
+                _dueTimes.Add(dueTime);
+            }
+
+            return DefaultScheduler.Instance.Schedule(state, dueTime, action);
+        }
+
+        public IDisposable Schedule<TState>(TState state, DateTimeOffset dueTime, Func<IScheduler, TState, IDisposable> action) =>
+            DefaultScheduler.Instance.Schedule(state, dueTime, action);
     }
 }

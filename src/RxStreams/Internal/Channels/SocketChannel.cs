@@ -30,6 +30,7 @@ internal sealed class SocketChannel : IByteChannel
     private EndPoint? _remoteEndPoint;
     private bool _expectMoreData;
     private bool _woken;
+    private volatile bool _sendShutDown; // a second shutdown(2) after the peer's FIN fails (ENOTCONN): one exception per close
 
     public SocketChannel(Socket socket)
     {
@@ -156,7 +157,12 @@ internal sealed class SocketChannel : IByteChannel
 
     public Task ShutdownSendAsync()
     {
-        _socket.Shutdown(SocketShutdown.Send);
+        if (!_sendShutDown)
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            _sendShutDown = true;
+        }
+
         return Task.CompletedTask;
     }
 
@@ -170,7 +176,7 @@ internal sealed class SocketChannel : IByteChannel
             // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
             _socket.LingerState = new LingerOption(true, 0);
         }
-        else
+        else if (!_sendShutDown)
         {
             // A graceful close must stay one (FIN, and the kernel still sends what it holds) even while the reader waits
             // in a receive: .NET turns disposing a socket with a pending operation into a reset unless the send side was

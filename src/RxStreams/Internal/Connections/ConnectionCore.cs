@@ -358,7 +358,7 @@ internal sealed class ConnectionCore : ByteSource
 
         _closing = true;
         var channel = _channel;
-        bool linger = !abort && channel.Socket is not null;
+        bool linger = !abort && channel.Socket is not null && !NothingToLingerFor(channel);
         if (!linger)
         {
             CloseChannel(channel, abort);
@@ -377,6 +377,15 @@ internal sealed class ConnectionCore : ByteSource
             new LingeringClose(this, channel, options.CloseTimeout, drain).Start(options.Scheduler);
         }
     }
+
+    /// <summary>
+    /// Whether the peer's EOF was read from the socket itself: nothing unread is left and nothing more can come, so closing
+    /// (our FIN after what we sent) cannot turn into a reset, and a linger (a deadline timer, a wait for an EOF already
+    /// seen, a second shutdown that fails once the peer is gone) would only cost every connect-echo-close client. TLS keeps
+    /// its linger: its close_notify is sent asynchronously, and its EOF may be the peer's close_notify alone.
+    /// </summary>
+    private bool NothingToLingerFor(IByteChannel channel) =>
+        channel.Tls is null && (Volatile.Read(ref _directionsDone) & InputEndedBit) != 0;
 
     /// <summary>The connection is closed: the close is counted, <see cref="Closed"/> completes, the owner is told.</summary>
     private void Released()

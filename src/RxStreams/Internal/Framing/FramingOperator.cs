@@ -51,8 +51,9 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
 
         public bool CopiesChunks => copier is not null;
 
-        // A partial frame, or a sink that stopped mid-chunk, may still reference the chunk's array; so may the downstream.
-        public bool HoldsChunk => copier is null || _done || IsDisposed || _buffer.HasArray || copier.HoldsChunk;
+        // A copier's chunks are framed by LentChunkFraming, which keeps nothing of them, unless the sink stopped mid-chunk;
+        // the downstream may hold a frame.
+        public bool HoldsChunk => copier is null || _done || IsDisposed || copier.HoldsChunk;
 
         private bool Stopped => _done || IsDisposed;
 
@@ -60,6 +61,18 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
         {
             if (_done)
             {
+                return;
+            }
+
+            var forward = new Forward(this);
+            if (copier is not null)
+            {
+                // The chunk may be lent (a reader reuses its array): decoded in place, a cut frame copied.
+                if (LentChunkFraming.Drain(_driver, ref _buffer, value, forward, copier) is { } lentError)
+                {
+                    Fail(lentError);
+                }
+
                 return;
             }
 
@@ -72,7 +85,6 @@ internal sealed class FramingOperator<TFrame>(IObservable<ReadOnlyMemory<byte>> 
                 _buffer.Append(value.Span);
             }
 
-            var forward = new Forward(this);
             if (_driver.Drain(ref _buffer, ref forward) is { } error)
             {
                 Fail(error);
