@@ -30,7 +30,7 @@ public sealed class TlsOverInMemoryWriterTests
         var drain = client.Writer.DrainAsync().AsTask();
         _ = drain.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed even if an assertion fails first
 
-        long stalled = await WaitUntilStableAsync(() => client.Writer.BufferSize);
+        long stalled = await WriterTests.WaitUntilStableAsync(() => client.Writer.BufferSize);
         TestContext.Out.WriteLine($"the writer buffers {stalled} of {Total} with the peer's {TransferCapacity}-byte pipe full");
         const int wholeRecords = TransferCapacity / (RecordPlaintext + 64);
         try
@@ -56,23 +56,7 @@ public sealed class TlsOverInMemoryWriterTests
         }
 
         await drain.Within();
+        await WriterTests.WaitUntilEmptyAsync(client.Writer);
         Assert.That(client.Writer.BufferSize, Is.Zero);
-    }
-
-    /// <summary>Samples until the value has not changed for 15 samples 20 ms apart, bounded by <see cref="Loopback.Timeout"/>.</summary>
-    private static async Task<long> WaitUntilStableAsync(Func<long> sample)
-    {
-        var deadline = DateTime.UtcNow + Loopback.Timeout;
-        long last = sample();
-        int unchanged = 0;
-        while (unchanged < 15 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-            long now = sample();
-            unchanged = now == last ? unchanged + 1 : 0;
-            last = now;
-        }
-
-        return last;
     }
 }

@@ -349,15 +349,22 @@ public class WriterTests(TransportKind transport)
         await drain.Within();
         await receiving.Within();
 
-        // The peer can hold the last bytes a moment before the send that carried them reports its completion (on TLS the
-        // last record counts once its ciphertext's send completes), so the buffer reaching zero is awaited, bounded.
+        await WaitUntilEmptyAsync(pair.Writer);
+        Assert.That(pair.Writer.BufferSize, Is.Zero);
+    }
+
+    /// <summary>
+    /// Waits (bounded) for a writer whose bytes the peer has all read to count them sent: the peer can hold the last
+    /// bytes a moment before the send that carried them reports its completion (on TLS the last record counts once its
+    /// ciphertext's send completes), and <see cref="ConnectionWriter.DrainAsync"/> returns at the low-water mark.
+    /// </summary>
+    internal static async Task WaitUntilEmptyAsync(ConnectionWriter writer)
+    {
         var deadline = DateTime.UtcNow + Loopback.Timeout;
-        while (pair.Writer.BufferSize != 0 && DateTime.UtcNow < deadline)
+        while (writer.BufferSize != 0 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(5);
         }
-
-        Assert.That(pair.Writer.BufferSize, Is.Zero);
     }
 
     [Test]
@@ -498,7 +505,7 @@ public class WriterTests(TransportKind transport)
     /// most for <see cref="Loopback.Timeout"/>. Used only to observe that a transfer has stalled; every assertion made
     /// afterwards holds whether or not the stall was detected early.
     /// </summary>
-    private static async Task<long> WaitUntilStableAsync(Func<long> sample)
+    internal static async Task<long> WaitUntilStableAsync(Func<long> sample)
     {
         var deadline = DateTime.UtcNow + Loopback.Timeout;
         long last = sample();

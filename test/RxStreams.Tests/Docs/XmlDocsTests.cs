@@ -53,7 +53,7 @@ public partial class XmlDocsTests
     [Test]
     public void Contract_IsInTheRepository_WithNumberedTitledGuarantees()
     {
-        var contract = Path.Combine(RepositoryRoot(), "docs", "contract.md");
+        var contract = Path.Combine(RepositoryFiles.Root(), "docs", "contract.md");
         Assert.That(File.Exists(contract), Is.True, contract);
         Assert.That(Guarantees(), Has.Count.GreaterThanOrEqualTo(10));
     }
@@ -77,7 +77,7 @@ public partial class XmlDocsTests
     [TestCaseSource(nameof(Assemblies))]
     public void AdrCitations_PointToFilesThatExist(Assembly assembly)
     {
-        var adrs = Path.Combine(RepositoryRoot(), "docs", "adr");
+        var adrs = Path.Combine(RepositoryFiles.Root(), "docs", "adr");
         var missing = DocMembers(assembly)
             .SelectMany(static m => AdrCitation().Matches(m.Value).Select(c => (member: (string)m.Attribute("name")!, file: c.Groups[1].Value)))
             .Where(t => !File.Exists(Path.Combine(adrs, t.file)))
@@ -97,24 +97,11 @@ public partial class XmlDocsTests
 
     /// <summary>The guarantees of docs/contract.md by number: its headings read <c>### N. Title</c>.</summary>
     private static Dictionary<int, string> Guarantees() =>
-        File.ReadLines(Path.Combine(RepositoryRoot(), "docs", "contract.md"))
+        File.ReadLines(Path.Combine(RepositoryFiles.Root(), "docs", "contract.md"))
             .Select(static line => GuaranteeHeading().Match(line))
             .Where(static m => m.Success)
             .ToDictionary(static m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), static m => m.Groups[2].Value.Trim());
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "RxStreams.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        Assert.Fail("RxStreams.sln not found above the test directory");
-        return "";
-    }
 
     /// <summary>
     /// Whether a documentation ID (<c>T:</c>, <c>M:</c>, <c>P:</c>, <c>F:</c>, <c>E:</c>) names something a user of the

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using NUnit.Framework;
 using RxStreams.Framing;
+using RxStreams.Tests.Docs;
 using RxStreams.Tests.Interop;
 using RxStreams.Tests.Sockets;
 
@@ -42,29 +43,12 @@ public partial class HostedSampleTests
     [Test]
     public void ReadmeHostingSnippet_IsTheSamplesProgram_Verbatim()
     {
-        var root = RepositoryRoot();
-        var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
-        var program = File.ReadAllText(Path.Combine(root, "src", "Samples", "RxStreams.Samples.Hosted", "Program.cs")).ReplaceLineEndings("\n");
-        var section = readme[readme.IndexOf("## Hosting (Generic Host)", StringComparison.Ordinal)..];
-        int start = section.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
-        var snippet = section[start..section.IndexOf("```\n", start, StringComparison.Ordinal)];
+        var program = RepositoryFiles.Read("src", "Samples", "RxStreams.Samples.Hosted", "Program.cs");
+        var snippet = RepositoryFiles.ReadmeSnippetAfter("## Hosting (Generic Host)");
 
         Assert.That(snippet, Is.EqualTo(program), "the README's hosting snippet must be src/Samples/RxStreams.Samples.Hosted/Program.cs, which the build compiles");
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "RxStreams.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        Assert.Fail("RxStreams.sln not found above the test directory");
-        return "";
-    }
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningOn();

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using NUnit.Framework;
 using RxStreams.Samples.Resp;
 using RxStreams.Testing;
+using RxStreams.Tests.Docs;
 
 namespace RxStreams.Tests.Simulation;
 
@@ -42,31 +43,14 @@ public partial class ReadmeSimulationTests
     [Test]
     public void ReadmeShowsTheExample_Verbatim()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")).ReplaceLineEndings("\n");
-        var section = readme[readme.IndexOf("### Whole systems on a simulated network, from a seed", StringComparison.Ordinal)..];
-        int start = section.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length;
-        var snippet = section[start..section.IndexOf("```\n", start, StringComparison.Ordinal)];
-
-        var source = File.ReadAllText(Path.Combine(RepositoryRoot(), "test", "RxStreams.Tests", "Simulation", "ReadmeSimulationTests.cs")).ReplaceLineEndings("\n");
+        var snippet = RepositoryFiles.ReadmeSnippetAfter("### Whole systems on a simulated network, from a seed");
+        var source = RepositoryFiles.Read("test", "RxStreams.Tests", "Simulation", "ReadmeSimulationTests.cs");
         int from = source.IndexOf("// --- README: simulation ---\n", StringComparison.Ordinal) + "// --- README: simulation ---\n".Length;
         var example = Indentation().Replace(source[from..source.IndexOf("    // --- end ---", from, StringComparison.Ordinal)], "");
 
         Assert.That(snippet, Is.EqualTo(example), "the README's simulation example must be the test in ReadmeSimulationTests.cs, which runs");
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "RxStreams.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        Assert.Fail("RxStreams.sln not found above the test directory");
-        return "";
-    }
 
     [GeneratedRegex("^    ", RegexOptions.Multiline)]
     private static partial Regex Indentation();
