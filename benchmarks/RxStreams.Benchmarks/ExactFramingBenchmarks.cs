@@ -9,20 +9,16 @@ namespace RxStreams.Benchmarks;
 [Config(typeof(FramingConfig))]
 public class ExactFramingBenchmarks : FramingBenchmarkBase
 {
-    private IObservable<ReadOnlyMemory<byte>> _frames = null!;
-    private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
-    private IObservable<ReadOnlyMemory<byte>> _asOwnedFrames = null!;
     private byte[] _frameBuffer = [];
 
     private protected override byte[] Terminator => [];
+
+    private protected override IObservable<ReadOnlyMemory<byte>> Frame(IObservable<ReadOnlyMemory<byte>> chunks) => chunks.Exactly(FrameSize);
 
     [GlobalSetup]
     public void Setup()
     {
         BuildInput();
-        _frames = new ChunkSource(Chunks).Exactly(FrameSize);
-        _ownedFrames = new OwnedChunkSource(Chunks).Exactly(FrameSize);
-        _asOwnedFrames = new ChunkSource(Chunks).AsOwned().Exactly(FrameSize);
         _frameBuffer = new byte[FrameSize];
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
@@ -47,15 +43,6 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
 
         return SpanFramer.Frames == Frames ? SpanFramer.Bytes : -1;
     }
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperator() => RunObserver(_frames);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorOwned() => RunObserver(_ownedFrames);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorAsOwned() => RunObserver(_asOwnedFrames);
 
     /// <summary>The BCL's fixed-size read: copies each frame into one reused buffer (so the frame is not owned).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

@@ -106,7 +106,31 @@ public abstract class FramingBenchmarkBase
         }
 
         Chunks = [.. chunks];
+        CopiedFrames = Frame(new ChunkSource(Chunks));
+        OwnedFrames = Frame(new OwnedChunkSource(Chunks));
+        AsOwnedFrames = Frame(new ChunkSource(Chunks).AsOwned());
     }
+
+    /// <summary>The framing operator the class measures, over a push source of chunks.</summary>
+    private protected abstract IObservable<ReadOnlyMemory<byte>> Frame(IObservable<ReadOnlyMemory<byte>> chunks);
+
+    /// <summary>The operator over a user's own observable: each chunk is copied into memory the frames can own.</summary>
+    private protected IObservable<ReadOnlyMemory<byte>> CopiedFrames { get; private set; } = null!;
+
+    /// <summary>The operator over a source known to emit owned memory, as a connection's reader does.</summary>
+    private protected IObservable<ReadOnlyMemory<byte>> OwnedFrames { get; private set; } = null!;
+
+    /// <summary>The operator over a user's own observable marked with <c>AsOwned()</c>.</summary>
+    private protected IObservable<ReadOnlyMemory<byte>> AsOwnedFrames { get; private set; } = null!;
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperator() => RunObserver(CopiedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorOwned() => RunObserver(OwnedFrames);
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long RxOperatorAsOwned() => RunObserver(AsOwnedFrames);
 
     /// <summary>Runs a variant once and checks it framed every byte into the right number of frames.</summary>
     private protected void Check(string variant, long bytes)

@@ -9,21 +9,17 @@ namespace RxStreams.Benchmarks;
 [Config(typeof(FramingConfig))]
 public class LineFramingBenchmarks : FramingBenchmarkBase
 {
-    private IObservable<ReadOnlyMemory<byte>> _lines = null!;
-    private IObservable<ReadOnlyMemory<byte>> _ownedLines = null!;
-    private IObservable<ReadOnlyMemory<byte>> _asOwnedLines = null!;
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
     private protected override byte[] Terminator => NewLine;
 
+    private protected override IObservable<ReadOnlyMemory<byte>> Frame(IObservable<ReadOnlyMemory<byte>> chunks) => chunks.Lines();
+
     [GlobalSetup]
     public void Setup()
     {
         BuildInput();
-        _lines = new ChunkSource(Chunks).Lines();
-        _ownedLines = new OwnedChunkSource(Chunks).Lines();
-        _asOwnedLines = new ChunkSource(Chunks).AsOwned().Lines();
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
@@ -43,15 +39,6 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanIndexOf() => RunSpanFramer(NewLine);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperator() => RunObserver(_lines);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorOwned() => RunObserver(_ownedLines);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorAsOwned() => RunObserver(_asOwnedLines);
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullOperator() => RunPull(new AsyncChunkSource(Chunks).Lines());

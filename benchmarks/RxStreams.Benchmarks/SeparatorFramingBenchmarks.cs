@@ -11,19 +11,15 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
 {
     private static readonly byte[] CrLf = "\r\n"u8.ToArray();
 
-    private IObservable<ReadOnlyMemory<byte>> _frames = null!;
-    private IObservable<ReadOnlyMemory<byte>> _ownedFrames = null!;
-    private IObservable<ReadOnlyMemory<byte>> _asOwnedFrames = null!;
 
     private protected override byte[] Terminator => CrLf;
+
+    private protected override IObservable<ReadOnlyMemory<byte>> Frame(IObservable<ReadOnlyMemory<byte>> chunks) => chunks.Until(CrLf);
 
     [GlobalSetup]
     public void Setup()
     {
         BuildInput();
-        _frames = new ChunkSource(Chunks).Until(CrLf);
-        _ownedFrames = new OwnedChunkSource(Chunks).Until(CrLf);
-        _asOwnedFrames = new ChunkSource(Chunks).AsOwned().Until(CrLf);
         Check(nameof(SequenceReader), SequenceReader());
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
@@ -37,15 +33,6 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanIndexOf() => RunSpanFramer(CrLf);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperator() => RunObserver(_frames);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorOwned() => RunObserver(_ownedFrames);
-
-    [Benchmark(OperationsPerInvoke = Frames)]
-    public long RxOperatorAsOwned() => RunObserver(_asOwnedFrames);
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long StreamReader()
