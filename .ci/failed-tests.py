@@ -5,16 +5,15 @@ import glob
 import sys
 import xml.etree.ElementTree as ET
 
-NS = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 failed = 0
 for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
-    for result in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", NS):
+    for result in ET.parse(path).getroot().iterfind(".//{*}UnitTestResult"):
         if result.get("outcome") != "Failed":
             continue
         failed += 1
         print(f"FAILED: {result.get('testName')} ({result.get('duration')})")
         for tag in ("Message", "StackTrace", "StdOut"):
-            node = result.find(f".//t:{tag}", NS)
+            node = result.find(f".//{{*}}{tag}")
             if node is not None and node.text:
                 print(f"  {tag}:")
                 print("\n".join("    " + line for line in node.text[:4000].splitlines()))
