@@ -27,27 +27,8 @@ work=$(mktemp -d)
 # (|| true: under set -e a failing command in the trap would end it before the clean-up.)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# Starts one server for a shape's mode (raw bytes for bulk-raw, lines otherwise); sets port and server_pid. The
-# benchmark's servers run until their stdin (a fifo held open by fd 3) closes; the CLI until it is killed.
-start() {
-  local mode=lines; [ "$2" = bulk-raw ] && mode=bulk
-  rm -f "$work/in" "$work/out"; mkfifo "$work/in"
-  if [[ "$1" = Cli* ]]; then
-    local dll=$cli; [ "$1" = CliBefore ] && dll=${CLI_BEFORE:?CliBefore needs CLI_BEFORE=path to RxStreams.Cli.dll}
-    local assignment=; [[ "$1" = Cli:* ]] && assignment=${1#Cli:} # Cli:VAR=value: the CLI with that variable set
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    env ${assignment:+"$assignment"} dotnet "$dll" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
-  else
-    dotnet "$bench" --serve "$1" "$mode" <"$work/in" >"$work/out" 2>&1 &
-  fi
-  server_pid=$!
-  exec 3>"$work/in"
-  for _ in $(seq 100); do grep -qi 'serving on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-  [[ "$1" = Cli* ]] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
-}
-stop() { exec 3>&-; kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
-field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# shellcheck source=servers.sh
+source "$(dirname "$0")/servers.sh"
 
 declare -A rate cpu unit description
 for round in $(seq "$rounds"); do

@@ -21,30 +21,11 @@ hz=$(getconf CLK_TCK)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-start() {
-  rm -f "$work/in" "$work/out"; mkfifo "$work/in"
-  if [[ "$1" = Cli* ]]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    local assignment=${1#Cli}; assignment=${assignment#:}
-    if [ -n "$assignment" ]; then
-      env "$assignment" dotnet "$cli" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
-    else
-      dotnet "$cli" echo --host 127.0.0.1 --port "$port" --lines <"$work/in" >"$work/out" 2>&1 &
-    fi
-  else
-    dotnet "$bench" --serve "$1" lines <"$work/in" >"$work/out" 2>&1 &
-  fi
-  server_pid=$!
-  exec 3>"$work/in"
-  for _ in $(seq 100); do grep -qi 'serving on' "$work/out" 2>/dev/null && break; sleep 0.1; done
-  [[ "$1" = Cli* ]] || port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/out")
-}
-stop() { exec 3>&-; kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
-ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+# shellcheck source=servers.sh
+source "$(dirname "$0")/servers.sh"
 # Context switches of every thread alive now: "voluntary involuntary".
 switches() { cat /proc/"$server_pid"/task/*/status 2>/dev/null |
   awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'; }
-field() { sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 load() { dotnet "$bench" --shape "$1" "$port" "$2" | grep '^result:'; }
 # Calls of one syscall (or a |-separated group) in a strace -c summary.
 # (strace -c columns: % time, seconds, usecs/call, calls, [errors], syscall.)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
+using RxStreams.Tests.Reliability;
 
 namespace RxStreams.Tests.Sockets;
 
@@ -26,12 +27,12 @@ public sealed class ConnectLeakTests
         int port = ((IPEndPoint)closedPort.LocalEndPoint!).Port;
         await ExpectFailureAsync(() => Streams.OpenConnectionAsync("127.0.0.1", port), typeof(SocketException)); // warms up the socket engine
 
-        int before = OpenSockets();
+        int before = ReliabilityKit.OpenSockets();
         var clock = Stopwatch.StartNew();
         await ConnectManyAsync(() => Streams.OpenConnectionAsync("127.0.0.1", port), typeof(SocketException));
         TestContext.Out.WriteLine($"{Attempts} refused connects in {clock.Elapsed.TotalSeconds:F1} s");
 
-        Assert.That(OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
+        Assert.That(ReliabilityKit.OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
     }
 
     [Test]
@@ -46,10 +47,10 @@ public sealed class ConnectLeakTests
             refusing.Bind(new UnixDomainSocketEndPoint(path));
             await ExpectFailureAsync(() => Streams.OpenUnixConnectionAsync(path), typeof(SocketException));
 
-            int before = OpenSockets();
+            int before = ReliabilityKit.OpenSockets();
             await ConnectManyAsync(() => Streams.OpenUnixConnectionAsync(path), typeof(SocketException));
 
-            Assert.That(OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
+            Assert.That(ReliabilityKit.OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
         }
         finally
         {
@@ -72,12 +73,12 @@ public sealed class ConnectLeakTests
             var options = new ConnectionOptions { ConnectTimeout = TimeSpan.FromMilliseconds(1) };
             await ExpectFailureAsync(() => Streams.OpenConnectionAsync("127.0.0.1", port, options), typeof(TimeoutException));
 
-            int before = OpenSockets();
+            int before = ReliabilityKit.OpenSockets();
             var clock = Stopwatch.StartNew();
             await ConnectManyAsync(() => Streams.OpenConnectionAsync("127.0.0.1", port, options), typeof(TimeoutException));
             TestContext.Out.WriteLine($"{Attempts} timed-out connects in {clock.Elapsed.TotalSeconds:F1} s");
 
-            Assert.That(OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
+            Assert.That(ReliabilityKit.OpenSockets(), Is.AtMost(before), "sockets of earlier tests may close meanwhile; none may be added");
         }
         finally
         {
@@ -137,32 +138,5 @@ public sealed class ConnectLeakTests
         }
 
         Assert.Fail($"the connect was expected to fail with {expected.Name}");
-    }
-
-    /// <summary>The process's open sockets: <c>/proc/self/fd</c> entries that link to <c>socket:[inode]</c>.</summary>
-    private static int OpenSockets()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("Counts sockets in /proc/self/fd (Linux only).");
-        }
-
-        int sockets = 0;
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            try
-            {
-                if (new FileInfo(entry).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
-                {
-                    sockets++;
-                }
-            }
-            catch (IOException)
-            {
-                // closed while we listed it (the directory's own descriptor, for one)
-            }
-        }
-
-        return sockets;
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using NUnit.Framework;
 using RxStreams.Internal.Connect;
+using RxStreams.Tests.Reliability;
 
 namespace RxStreams.Tests.Sockets;
 
@@ -24,13 +25,13 @@ public sealed class HappyEyeballsTests
         using var silent = SilentListener(port, out var queued);
         try
         {
-            int before = OpenSockets();
+            int before = ReliabilityKit.OpenSockets();
             var options = new ConnectionOptions { HappyEyeballsDelay = TimeSpan.FromMilliseconds(50), ConnectTimeout = TimeSpan.FromSeconds(50) };
 
             using var socket = await HappyEyeballs.ConnectAsync([Silent, IPAddress.Loopback], port, options, CancellationToken.None).Within();
 
             Assert.That(socket.RemoteEndPoint, Is.EqualTo(good.LocalEndPoint), "the address that answers wins");
-            Assert.That(OpenSockets(), Is.AtMost(before + 1), "only the winner's socket is open: the silent address's attempt was closed");
+            Assert.That(ReliabilityKit.OpenSockets(), Is.AtMost(before + 1), "only the winner's socket is open: the silent address's attempt was closed");
         }
         finally
         {
@@ -152,32 +153,5 @@ public sealed class HappyEyeballsTests
         queued.ForEach(s => s.Dispose());
         Assert.Inconclusive("The listener's accept queue never filled up (not Linux-like SYN handling?).");
         return queued;
-    }
-
-    /// <summary>The process's open sockets: <c>/proc/self/fd</c> entries that link to <c>socket:[inode]</c>.</summary>
-    private static int OpenSockets()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Ignore("Counts sockets in /proc/self/fd (Linux only).");
-        }
-
-        int sockets = 0;
-        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
-        {
-            try
-            {
-                if (new FileInfo(entry).LinkTarget is { } target && target.StartsWith("socket:", StringComparison.Ordinal))
-                {
-                    sockets++;
-                }
-            }
-            catch (IOException)
-            {
-                // closed while we listed it (the directory's own descriptor, for one)
-            }
-        }
-
-        return sockets;
     }
 }
