@@ -160,7 +160,8 @@ public sealed partial class ConnectionReader
                             // A failed wait needs no handling: the next TryFill reports the end or the error.
                             try
                             {
-                                await reader._source.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+                                // Inline: a channel with its own I/O thread may run this loop there (its subscribers never block).
+                                await reader._source.WaitInlineAsync(CancellationToken.None).ConfigureAwait(false);
                             }
                             catch (Exception error)
                             {

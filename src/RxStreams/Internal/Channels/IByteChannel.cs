@@ -52,6 +52,14 @@ internal interface IByteChannel
     /// </summary>
     ValueTask<int> WaitAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <see cref="WaitAsync"/> for a waiter that never blocks (the push reader, whose subscribers are synchronous
+    /// callbacks): a channel with its own I/O thread may resume it inline there, to run receive, decode, subscribers and
+    /// send to completion. <see cref="WaitAsync"/> never resumes its waiter on such a thread, since a waiter that blocks
+    /// there would stall every other channel the thread serves.
+    /// </summary>
+    ValueTask<int> WaitInlineAsync(CancellationToken cancellationToken) => WaitAsync(cancellationToken);
+
     /// <summary>Sends every segment, in order, reporting progress to <paramref name="progress"/> as bytes leave.</summary>
     ValueTask SendAsync(SendBatch batch, ISendProgress progress);
 

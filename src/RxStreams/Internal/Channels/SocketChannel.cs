@@ -19,6 +19,12 @@ namespace RxStreams.Internal;
 /// Sends are a non-blocking <c>send</c>/<c>sendmsg</c> first (one gathered call for every queued segment); only the
 /// part the kernel could not take is sent asynchronously.
 /// </para>
+/// <para>
+/// Opt-in (<c>RXSTREAMS_CHANNEL=eventloop</c>, ADR 0016): the waits are served by an <see cref="EventLoop"/> instead of
+/// .NET's zero-byte receive (<see cref="SocketReadiness"/>), and a push reader's wait completes on the loop's thread, so
+/// its receive, decode, subscribers and send run to completion there with no thread-pool hop. Receives and sends are the
+/// same code either way.
+/// </para>
 /// </remarks>
 internal sealed class SocketChannel : IByteChannel
 {
@@ -26,6 +32,7 @@ internal sealed class SocketChannel : IByteChannel
     private const int MinStreamingReceive = 4096;
 
     private readonly Socket _socket;
+    private readonly SocketReadiness? _readiness; // the event loop's; null: .NET's engine (zero-byte receives)
     private EndPoint? _localEndPoint; // read on first use (an idle connection need not hold them), kept for after close
     private EndPoint? _remoteEndPoint;
     private bool _expectMoreData;
@@ -33,12 +40,23 @@ internal sealed class SocketChannel : IByteChannel
     private volatile bool _sendShutDown; // a second shutdown(2) after the peer's FIN fails (ENOTCONN): one exception per close
 
     public SocketChannel(Socket socket)
+        : this(socket, loop: null)
+    {
+    }
+
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="loop">The event loop that serves the waits; <see langword="null"/> for .NET's engine.</param>
+    public SocketChannel(Socket socket, EventLoop? loop)
     {
         _socket = socket;
 
         // Synchronous calls never block a thread: they return WouldBlock, and waiting is done asynchronously.
         socket.Blocking = false;
+        _readiness = loop is null ? null : new SocketReadiness(socket, loop);
     }
+
+    /// <summary>A channel for a connected socket, its waits served by an event loop when the process selected them.</summary>
+    public static SocketChannel Create(Socket socket) => new(socket, EventLoop.IsSelected ? EventLoop.Next() : null);
 
     public bool CanShutdownSend => true;
 
@@ -58,6 +76,7 @@ internal sealed class SocketChannel : IByteChannel
         bool pooled = strategy == ReceiveStrategy.Pooled;
         bool streaming = _expectMoreData;
         int available = 0;
+        long edges = _readiness?.Edges ?? 0; // before looking at the socket: an edge after that may be data we miss
         if (streaming)
         {
             // A pooled array that is empty again costs nothing to swap for a larger one: a stream that keeps filling
@@ -100,6 +119,7 @@ internal sealed class SocketChannel : IByteChannel
             if (error == SocketError.WouldBlock)
             {
                 _expectMoreData = false;
+                _readiness?.MarkDrained(edges);
                 return -1;
             }
 
@@ -110,12 +130,26 @@ internal sealed class SocketChannel : IByteChannel
 
         // Keep streaming while receives come back full; after a receive sized by Available, only if more was waiting.
         _expectMoreData = streaming ? received == memory.Length : available > received;
+        if (!_expectMoreData && received > 0)
+        {
+            _readiness?.MarkDrained(edges); // it took less than it asked for: all that was queued
+        }
+
         return received;
     }
 
-    public ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    public ValueTask<int> WaitAsync(CancellationToken cancellationToken) => Wait(inline: false, cancellationToken);
+
+    public ValueTask<int> WaitInlineAsync(CancellationToken cancellationToken) => Wait(inline: true, cancellationToken);
+
+    private ValueTask<int> Wait(bool inline, CancellationToken cancellationToken)
     {
         _woken = true;
+        if (_readiness is { } readiness)
+        {
+            return readiness.WaitAsync(inline, cancellationToken);
+        }
+
         try
         {
             // A zero-byte receive: completes when data, a FIN or an error arrives, without a buffer. It uses the socket's
@@ -171,6 +205,7 @@ internal sealed class SocketChannel : IByteChannel
         // asyncio keeps peername/sockname readable after close: capture them before the socket goes.
         _ = LocalEndPoint;
         _ = RemoteEndPoint;
+        _readiness?.Unregister(_socket); // before the descriptor closes: its number may be reused at once
         if (abort)
         {
             // Linger 0 turns close() into a reset: the peer learns at once that data was discarded.
@@ -192,6 +227,7 @@ internal sealed class SocketChannel : IByteChannel
         }
 
         _socket.Dispose();
+        _readiness?.Close(); // after the dispose: a woken waiter's next receive reports the closed socket
     }
 
     private async ValueTask SendRemainderAsync(List<ArraySegment<byte>> segments, int alreadySent, ISendProgress progress)

@@ -22,6 +22,12 @@ internal abstract class ByteSource
     public abstract ValueTask<int> WaitAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// <see cref="WaitAsync"/> for the push reader, whose subscribers never block: may resume it inline on the channel's
+    /// I/O thread (<see cref="IByteChannel.WaitInlineAsync"/>).
+    /// </summary>
+    public virtual ValueTask<int> WaitInlineAsync(CancellationToken cancellationToken) => WaitAsync(cancellationToken);
+
+    /// <summary>
     /// The wait failed. The failure must not be lost: a socket reports an error once, so the next receive would see a
     /// clean end instead. The next <see cref="TryReceive"/> reports it.
     /// </summary>

@@ -184,7 +184,11 @@ internal sealed class ConnectionCore : ByteSource
         return received;
     }
 
-    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken)
+    public override ValueTask<int> WaitAsync(CancellationToken cancellationToken) => Wait(inline: false, cancellationToken);
+
+    public override ValueTask<int> WaitInlineAsync(CancellationToken cancellationToken) => Wait(inline: true, cancellationToken);
+
+    private ValueTask<int> Wait(bool inline, CancellationToken cancellationToken)
     {
         Interlocked.Exchange(ref _readerWaiting, 1); // a full fence: a close racing this wait sees it, or we see the close
         if (IsClosed)
@@ -192,7 +196,7 @@ internal sealed class ConnectionCore : ByteSource
             return new ValueTask<int>(0); // closed: the next TryReceive reports the end; no wait on a lingering channel
         }
 
-        return _channel.WaitAsync(cancellationToken);
+        return inline ? _channel.WaitInlineAsync(cancellationToken) : _channel.WaitAsync(cancellationToken);
     }
 
     public override void OnWaitFailed(Exception error) => Volatile.Write(ref _waitError, error);
