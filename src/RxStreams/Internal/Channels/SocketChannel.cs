@@ -56,7 +56,22 @@ internal sealed class SocketChannel : IByteChannel
     }
 
     /// <summary>A channel for a connected socket, its waits served by an event loop when the process selected them.</summary>
-    public static SocketChannel Create(Socket socket) => new(socket, EventLoop.IsSelected ? EventLoop.Next() : null);
+    public static SocketChannel Create(Socket socket)
+    {
+        if (EventLoop.IsSelected)
+        {
+            try
+            {
+                return new SocketChannel(socket, EventLoop.Next());
+            }
+            catch (SocketException)
+            {
+                // The epoll set refused it (fs.epoll.max_user_watches): .NET's engine serves this socket instead.
+            }
+        }
+
+        return new SocketChannel(socket);
+    }
 
     public bool CanShutdownSend => true;
 
