@@ -55,6 +55,12 @@ public sealed class RxStreamsServerOptions
     /// <summary><c>TCP_NODELAY</c> on every accepted connection (on by default, as in asyncio).</summary>
     public bool NoDelay { get; set; } = true;
 
+    /// <summary>
+    /// Serves connections from the library's event loops, running push handlers to completion on a loop thread
+    /// (<see cref="ConnectionOptions.PreferEventLoop"/>): only for handlers that never block. Off by default.
+    /// </summary>
+    public bool PreferEventLoop { get; set; }
+
     /// <summary>TCP keep-alive on every accepted connection (off by default).</summary>
     public bool KeepAlive { get; set; }
 
@@ -200,6 +206,7 @@ public sealed class RxStreamsServerOptions
         Apply(name, nameof(ProxyProtocolMaxHeaderLength), () => options.ProxyProtocolMaxHeaderLength = ProxyProtocolMaxHeaderLength);
         options.ReusePort = ReusePort;
         options.NoDelay = NoDelay;
+        options.PreferEventLoop = PreferEventLoop;
         options.KeepAlive = KeepAlive;
         options.CloseTimeout = CloseTimeout;
         options.WriteBufferOverflow = WriteBufferOverflow;

@@ -47,7 +47,7 @@ public static partial class Streams
     /// <summary>A freshly connected socket as a connection, after the TLS handshake when the options ask for one.</summary>
     private static Task<StreamConnection> ConnectedAsync(Socket socket, ConnectionOptions options, string? host, CancellationToken cancellationToken)
     {
-        var connection = StreamConnection.Open(SocketChannel.Create(socket), options, host);
+        var connection = StreamConnection.Open(SocketChannel.Create(socket, options), options, host);
         return options.Tls is { } tls ? SecureAsync(connection, tls, host, cancellationToken) : Task.FromResult(connection);
     }
 

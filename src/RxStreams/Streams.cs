@@ -100,7 +100,7 @@ public static partial class Streams
             throw new ArgumentException("A TLS handshake needs to wait: use OpenConnectionAsync(socket, options) for TLS.", nameof(options));
         }
 
-        return StreamConnection.Open(SocketChannel.Create(socket), options);
+        return StreamConnection.Open(SocketChannel.Create(socket, options), options);
     }
 
     /// <summary>asyncio's <c>open_unix_connection(path)</c>: connects to a Unix domain socket.</summary>

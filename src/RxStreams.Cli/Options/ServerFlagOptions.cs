@@ -4,9 +4,14 @@ namespace RxStreams.Cli.Options;
 
 /// <summary>
 /// A server's <c>--tls-cert FILE [--tls-key FILE]</c>, <c>--proxy-protocol</c>, <c>--idle-timeout S</c>,
-/// <c>--frame-timeout S</c>, <c>--max-connections N</c>, <c>--backlog N</c> and <c>--reuse-port</c> (echo and proxy). The certificate is loaded when the command runs, so a bad file is a runtime
+/// <c>--frame-timeout S</c>, <c>--max-connections N</c>, <c>--backlog N</c>, <c>--reuse-port</c> and <c>--thread-pool</c> (echo and proxy). The certificate is loaded when the command runs, so a bad file is a runtime
 /// failure (exit code 1), not a usage error.
 /// </summary>
+/// <remarks>
+/// The tool's own handlers (echo, forwarding) never block, so its servers run on the library's event loops by default
+/// (<see cref="ConnectionOptions.PreferEventLoop"/>, Linux x64; ADR 0016); <c>--thread-pool</c> serves them from .NET's
+/// socket engine instead, the library's default.
+/// </remarks>
 internal sealed class ServerFlagOptions
 {
     private readonly Option<string?> _tlsCertificate = new("--tls-cert")
@@ -59,6 +64,11 @@ internal sealed class ServerFlagOptions
         Description = "SO_REUSEPORT: several processes may listen on the same port and share its connections",
     };
 
+    private readonly Option<bool> _threadPool = new("--thread-pool")
+    {
+        Description = "Serve from .NET's socket engine and the thread pool (the library's default) instead of RxStreams' event loops (this tool's default on Linux x64)",
+    };
+
     /// <summary>Adds the options, and the rule that --tls-key needs --tls-cert, to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
@@ -70,6 +80,7 @@ internal sealed class ServerFlagOptions
         command.Options.Add(_maxConnections);
         command.Options.Add(_backlog);
         command.Options.Add(_reusePort);
+        command.Options.Add(_threadPool);
         command.Validators.Add(result =>
         {
             if (result.GetResult(_tlsKey) is not null && result.GetResult(_tlsCertificate) is null)
@@ -90,6 +101,7 @@ internal sealed class ServerFlagOptions
             FrameTimeout = result.GetValue(_frameTimeout),
             MaxConnections = result.GetValue(_maxConnections),
             ReusePort = result.GetValue(_reusePort),
+            PreferEventLoop = !result.GetValue(_threadPool),
         };
         if (result.GetValue(_backlog) is { } backlog)
         {

@@ -405,7 +405,7 @@ public sealed partial class StreamServer : IObservable<StreamConnection>, IAsync
         }
 
         // Tracked before it starts: nothing can close it until then, so its OnClosed always finds it in the list.
-        var connection = new StreamConnection(SocketChannel.Create(socket), _options, owner: this);
+        var connection = new StreamConnection(SocketChannel.Create(socket, _options), _options, owner: this);
         _connections.Add(connection);
         connection.Start();
         Tracing.Accepted(connection);

@@ -20,7 +20,7 @@ namespace RxStreams.Internal;
 /// part the kernel could not take is sent asynchronously.
 /// </para>
 /// <para>
-/// Opt-in (<c>RXSTREAMS_CHANNEL=eventloop</c>, ADR 0016): the waits are served by an <see cref="EventLoop"/> instead of
+/// Opt-in (<see cref="ConnectionOptions.PreferEventLoop"/>, or <c>RXSTREAMS_CHANNEL=eventloop</c>; ADR 0016): the waits are served by an <see cref="EventLoop"/> instead of
 /// .NET's zero-byte receive (<see cref="SocketReadiness"/>), and a push reader's wait completes on the loop's thread, so
 /// its receive, decode, subscribers and send run to completion there with no thread-pool hop. Receives and sends are the
 /// same code either way.
@@ -55,10 +55,13 @@ internal sealed class SocketChannel : IByteChannel
         _readiness = loop is null ? null : new SocketReadiness(socket, loop);
     }
 
-    /// <summary>A channel for a connected socket, its waits served by an event loop when the process selected them.</summary>
-    public static SocketChannel Create(Socket socket)
+    /// <summary>
+    /// A channel for a connected socket, its waits served by an event loop when the options ask for one
+    /// (<see cref="ConnectionOptions.PreferEventLoop"/>) or the process selected them, and this platform has them.
+    /// </summary>
+    public static SocketChannel Create(Socket socket, ConnectionOptions options)
     {
-        if (EventLoop.IsSelected)
+        if ((options.PreferEventLoop || EventLoop.IsSelected) && EventLoop.IsSupported)
         {
             try
             {

@@ -46,10 +46,12 @@ internal sealed class EventLoop
         _thread.Start();
     }
 
-    /// <summary>Whether new sockets are served by event loops (read once per process).</summary>
+    /// <summary>Whether the process asked for event loops for every socket (<c>RXSTREAMS_CHANNEL=eventloop</c>, read once).</summary>
     public static bool IsSelected { get; } =
-        string.Equals(Environment.GetEnvironmentVariable(ChannelVariable), "eventloop", StringComparison.OrdinalIgnoreCase)
-        && Epoll.IsSupported;
+        string.Equals(Environment.GetEnvironmentVariable(ChannelVariable), "eventloop", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether this platform has the loops (Linux x64: the epoll calls are declared for its ABI).</summary>
+    public static bool IsSupported => Epoll.IsSupported;
 
     /// <summary>Whether the calling thread is this loop's.</summary>
     public bool IsLoopThread => Thread.CurrentThread == _thread;
