@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using RxStreams.Internal;
 
 namespace RxStreams;
@@ -27,10 +28,26 @@ public sealed partial class ConnectionReader
     /// finished  | false
     /// DisposeAsync releases the reader if it is still taken; the rest of the input stays for the next consumer.
     /// </code>
+    /// <para>
+    /// A built-in decoder decodes ahead: up to <see cref="AheadCapacity"/> buffered frames in one loop (the push path's
+    /// loop), handed out one per <c>MoveNextAsync</c> with nothing but an array read, so a frame costs what push costs plus
+    /// the enumerator protocol. A decoder error found ahead waits behind the frames before it, as push delivers them.
+    /// Frames decoded but never taken are put back into the reader's buffer when the enumeration ends early, so the next
+    /// consumer reads exactly what this one did not.
+    /// </para>
     /// </remarks>
     private sealed class FrameEnumerator<TFrame> : IAsyncEnumerator<TFrame>
     {
+        /// <summary>Frames decoded per loop: enough to amortise the loop, few enough to keep the frame timeout's view current.</summary>
+        private const int AheadCapacity = 32;
+
         private readonly ConnectionReader _reader;
+        private readonly TFrame[]? _ahead; // frames decoded before they were asked for; null: one at a time
+        private readonly int[]? _bytesLeftAfter; // bytes buffered after each of them, to put back those never taken
+        private int _aheadIndex;
+        private int _aheadCount;
+        private int _bytesLeftBefore; // bytes buffered before the first of them
+        private ExceptionDispatchInfo? _aheadError; // the decoder's error behind them
         private readonly CancellationTokenSource? _linked;
         private readonly CancellationToken _cancellationToken;
         private FrameDriver<TFrame> _driver;
@@ -43,6 +60,12 @@ public sealed partial class ConnectionReader
         {
             _reader = reader;
             _driver = new FrameDriver<TFrame>(decoder, reader.Watchdog);
+            if (decoder.DecodesAhead)
+            {
+                _ahead = new TFrame[AheadCapacity];
+                _bytesLeftAfter = new int[AheadCapacity];
+            }
+
             if (sourceToken.CanBeCanceled && enumerationToken.CanBeCanceled)
             {
                 _linked = CancellationTokenSource.CreateLinkedTokenSource(sourceToken, enumerationToken);
@@ -54,9 +77,28 @@ public sealed partial class ConnectionReader
             }
         }
 
-        public TFrame Current => _current;
+        public TFrame Current
+        {
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            get => _current;
+        }
 
+        // Small enough to be inlined where the consumer's call is devirtualized: a frame decoded ahead costs an array read.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public ValueTask<bool> MoveNextAsync()
+        {
+            int index = _aheadIndex;
+            if (index < _aheadCount)
+            {
+                _current = _ahead![index];
+                _aheadIndex = index + 1;
+                return new ValueTask<bool>(true);
+            }
+
+            return MoveNextUnbufferedAsync();
+        }
+
+        private ValueTask<bool> MoveNextUnbufferedAsync()
         {
             if (_acquired && !_inputEnded)
             {
@@ -67,9 +109,8 @@ public sealed partial class ConnectionReader
                     // stream) that complete one. Only a receive that would wait goes to ReadAsync's state machine.
                     do
                     {
-                        if (_driver.TryNext(ref reader._buffer, out var frame))
+                        if (TryDecode(ref reader._buffer))
                         {
-                            _current = frame;
                             return new ValueTask<bool>(true);
                         }
                     }
@@ -106,9 +147,8 @@ public sealed partial class ConnectionReader
             {
                 while (!_inputEnded)
                 {
-                    if (_driver.TryNext(ref reader._buffer, out var frame))
+                    if (TryDecode(ref reader._buffer))
                     {
-                        _current = frame;
                         return true;
                     }
 
@@ -161,10 +201,56 @@ public sealed partial class ConnectionReader
             }
         }
 
-        /// <summary>No more frames: gives the reader back (once).</summary>
+        /// <summary>
+        /// The next frame into <see cref="_current"/>: decoded one at a time, or the first of a new batch decoded ahead
+        /// (called only once the last batch was handed out).
+        /// </summary>
+        /// <returns><see langword="false"/> when the decoder needs more bytes.</returns>
+        private bool TryDecode(ref ReadBuffer buffer)
+        {
+            if (_ahead is null)
+            {
+                return _driver.TryNext(ref buffer, out _current);
+            }
+
+            if (_aheadError is { } pending)
+            {
+                _aheadError = null;
+                pending.Throw();
+            }
+
+            _bytesLeftBefore = buffer.Length;
+            _aheadCount = _driver.DecodeAhead(ref buffer, _ahead, _bytesLeftAfter!, out var error);
+            _aheadIndex = 0;
+            if (error is not null)
+            {
+                _aheadError = ExceptionDispatchInfo.Capture(error);
+            }
+
+            if (_aheadCount == 0)
+            {
+                _aheadError?.Throw();
+                return false;
+            }
+
+            _current = _ahead[_aheadIndex++];
+            return true;
+        }
+
+        /// <summary>No more frames: puts back frames decoded ahead but never taken, and gives the reader back (once).</summary>
         private void Finish()
         {
             _finished = true;
+            if (_aheadIndex < _aheadCount)
+            {
+                // Nothing was received since that batch (receives wait until it is handed out), so its bytes are in place.
+                int bytesLeftAtLastTaken = _aheadIndex == 0 ? _bytesLeftBefore : _bytesLeftAfter![_aheadIndex - 1];
+                _reader._buffer.Unconsume(bytesLeftAtLastTaken - _reader._buffer.Length);
+                Array.Clear(_ahead!);
+            }
+
+            _aheadIndex = _aheadCount = 0;
+            _aheadError = null;
             if (_acquired)
             {
                 _acquired = false;

@@ -84,6 +84,16 @@ internal struct ReadBuffer
         _start += count;
     }
 
+    /// <summary>
+    /// Puts back the last <paramref name="count"/> bytes consumed: frames decoded ahead of a pull consumer that never took
+    /// them. Valid only while nothing was received or moved since they were consumed.
+    /// </summary>
+    public void Unconsume(int count)
+    {
+        Debug.Assert((uint)count <= (uint)_start);
+        _start -= count;
+    }
+
     /// <summary>Drops every unconsumed byte.</summary>
     public void Clear() => _start = _end;
 

@@ -28,6 +28,13 @@ internal abstract class FrameDecoder<TFrame>
     /// </summary>
     public virtual long? ExpectedFrameLength => null;
 
+    /// <summary>
+    /// Whether frames depend on the bytes alone, so that a pull consumer's frames may be decoded before it asks for them
+    /// (the built-in decoders). A user's decoder is not assumed to be: push runs the consumer between two frames, and a
+    /// decoder may rely on that.
+    /// </summary>
+    public virtual bool DecodesAhead => true;
+
     /// <summary>The decoder's name in an error that says it broke the contract.</summary>
     public virtual string Name => GetType().Name;
 

@@ -84,6 +84,38 @@ internal struct FrameDriver<TFrame>
         return null;
     }
 
+    /// <summary>
+    /// Decodes up to <c>frames.Length</c> buffered frames before a pull consumer asks for them, in one loop as
+    /// <see cref="Drain"/> does push, and records the bytes left buffered after each, so that the frames never taken can
+    /// be put back (<see cref="ReadBuffer.Unconsume"/>). Only for decoders that <see cref="FrameDecoder{TFrame}.DecodesAhead"/>.
+    /// </summary>
+    /// <returns>How many frames were decoded; 0 when the decoder needs more bytes (or failed at once).</returns>
+    public readonly int DecodeAhead(ref ReadBuffer buffer, TFrame[] frames, int[] bytesLeftAfter, out Exception? error)
+    {
+        error = null;
+        int count = 0;
+        while (count < frames.Length && buffer.Length > 0)
+        {
+            try
+            {
+                if (!DecodeNext(ref buffer, out frames[count]))
+                {
+                    break;
+                }
+            }
+            catch (Exception decoderError)
+            {
+                error = DecoderFailed(decoderError);
+                break;
+            }
+
+            bytesLeftAfter[count++] = buffer.Length;
+        }
+
+        Metrics.FramesDecoded(count);
+        return count;
+    }
+
     /// <summary>Decodes the next frame buffered (a pull read, one frame at a time).</summary>
     /// <returns><see langword="false"/> when the decoder needs more bytes.</returns>
     /// <exception cref="LimitOverrunException">The frame is over the decoder's limit.</exception>

@@ -12,6 +12,8 @@ internal sealed class UserFrameDecoder<TFrame>(IFrameDecoder<TFrame> decoder) : 
 {
     public override string Name => decoder.GetType().Name;
 
+    public override bool DecodesAhead => false;
+
     public override DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out TFrame frame, out int consumed) =>
         decoder.TryDecode(buffer, out frame, out consumed) ? DecodeStatus.Frame : DecodeStatus.NeedMoreData;
 
