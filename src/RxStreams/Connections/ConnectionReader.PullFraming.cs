@@ -80,7 +80,7 @@ public sealed partial class ConnectionReader
         public TFrame Current
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => _current;
+            get => _aheadIndex > 0 ? _ahead![_aheadIndex - 1] : _current; // read in place: no copy, no write barrier
         }
 
         // Small enough to be inlined where the consumer's call is devirtualized: a frame decoded ahead costs an array read.
@@ -90,7 +90,6 @@ public sealed partial class ConnectionReader
             int index = _aheadIndex;
             if (index < _aheadCount)
             {
-                _current = _ahead![index];
                 _aheadIndex = index + 1;
                 return new ValueTask<bool>(true);
             }
@@ -202,7 +201,7 @@ public sealed partial class ConnectionReader
         }
 
         /// <summary>
-        /// The next frame into <see cref="_current"/>: decoded one at a time, or the first of a new batch decoded ahead
+        /// The next frame as <see cref="Current"/>: decoded one at a time, or the first of a new batch decoded ahead
         /// (called only once the last batch was handed out).
         /// </summary>
         /// <returns><see langword="false"/> when the decoder needs more bytes.</returns>
@@ -233,7 +232,7 @@ public sealed partial class ConnectionReader
                 return false;
             }
 
-            _current = _ahead[_aheadIndex++];
+            _aheadIndex = 1; // Current is the batch's first frame
             return true;
         }
 
