@@ -199,13 +199,15 @@ public partial class SeedInteropTests
         await python.WaitForLineAsync(line => line == "Close the connection");
     }
 
-    [Test]
-    public async Task CliEchoLines_WithNetcat()
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task CliEchoLines_WithNetcat(bool threadPool)
     {
         var nc = ChildProcess.FindOnPath("nc");
         Assume.That(nc, Is.Not.Null, "nc (netcat) is not installed");
 
-        var echo = StartCli("echo", "--port", "0", "--lines");
+        // By default the tool serves from the library's event loops (Linux x64); --thread-pool from .NET's engine.
+        var echo = threadPool ? StartCli("echo", "--port", "0", "--lines", "--thread-pool") : StartCli("echo", "--port", "0", "--lines");
         int port = ParseServingOn(await echo.WaitForLineAsync(line => line.StartsWith("Serving on", StringComparison.Ordinal)));
 
         // -N: shut the socket down after EOF on stdin (OpenBSD netcat), so the server sees the end of the input.
