@@ -514,8 +514,9 @@ public class WriterTests(TransportKind transport)
     /// fails too ("decryption failed or bad record mac", ECANCELED, or a disposed stream). Found by experiment: with
     /// <c>[Repeat(25)]</c> on the TLS case, 8 of 9 runs failed; with the peer's close_notify skipped, 5 of 5 runs (125
     /// iterations) passed. About 1 run in 30 of this fixture, and 2 of 4 clean-clone CI runs that day, failed this way.
-    /// The library's <c>TlsChannel</c> sends close_notify the same way while its reader may be reading (a half-close
-    /// before the reply), so it is an open defect there too, not only a harness one. They run on TCP, Unix and in memory.
+    /// The library's <c>TlsChannel</c> had the same defect and keeps close_notify out of its decrypting reads since
+    /// (<c>DecryptGate</c>, <c>TlsHalfCloseWhileReadingTests</c>); this harness peer, a bare <c>SslStream</c> over a
+    /// <c>NetworkStream</c>, cannot. They run on TCP, Unix and in memory.
     /// </summary>
     private void QuarantinedOnTls() =>
         Assume.That(transport, Is.Not.EqualTo(TransportKind.Tls), "quarantined on TLS: the peer's SslStream fails decrypting the echo about 1 run in 30 (see QuarantinedOnTls)");

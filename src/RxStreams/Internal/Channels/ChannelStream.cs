@@ -30,6 +30,9 @@ internal sealed class ChannelStream : Stream
         _received.Append(prefix);
     }
 
+    /// <summary>The gate a reader gives up while this stream waits for the network (see <see cref="DecryptGate"/>).</summary>
+    public DecryptGate Gate { get; } = new();
+
     public override bool CanRead => true;
 
     public override bool CanWrite => true;
@@ -62,7 +65,7 @@ internal sealed class ChannelStream : Stream
 
                 if (destination.IsEmpty)
                 {
-                    await _inner.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await Gate.WaitOutsideAsync(_inner.WaitAsync(cancellationToken)).ConfigureAwait(false);
                     return 0; // something happened: the real read that follows tells what
                 }
 
@@ -74,7 +77,7 @@ internal sealed class ChannelStream : Stream
 
                 if (received < 0)
                 {
-                    await _inner.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await Gate.WaitOutsideAsync(_inner.WaitAsync(cancellationToken)).ConfigureAwait(false);
                 }
             }
         }

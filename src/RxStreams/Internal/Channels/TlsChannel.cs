@@ -45,6 +45,7 @@ internal sealed class TlsChannel : IByteChannel
 
     private readonly IByteChannel _inner;
     private readonly SslStream _ssl;
+    private readonly DecryptGate _gate; // close_notify never runs inside a decrypting read (OpenSSL cannot do both at once)
     private readonly IScheduler _scheduler;
     private readonly TimeSpan _closeTimeout;
     private Task? _fill;
@@ -54,10 +55,11 @@ internal sealed class TlsChannel : IByteChannel
     private Exception? _error;
     private Task? _shutdown;
 
-    public TlsChannel(IByteChannel inner, SslStream ssl, TlsInfo info, IScheduler scheduler, TimeSpan closeTimeout)
+    public TlsChannel(IByteChannel inner, SslStream ssl, DecryptGate gate, TlsInfo info, IScheduler scheduler, TimeSpan closeTimeout)
     {
         _inner = inner;
         _ssl = ssl;
+        _gate = gate;
         Tls = info;
         _scheduler = scheduler;
         _closeTimeout = closeTimeout;
@@ -232,13 +234,15 @@ internal sealed class TlsChannel : IByteChannel
 
     private async Task ShutdownAsync()
     {
-        await _ssl.ShutdownAsync().ConfigureAwait(false);
+        var closeNotify = await _gate.StartShutdownAsync(_ssl.ShutdownAsync).ConfigureAwait(false);
+        await closeNotify.ConfigureAwait(false);
         await _inner.ShutdownSendAsync().ConfigureAwait(false);
     }
 
     private async Task FillAsync()
     {
         byte[]? array = null;
+        await _gate.EnterReadAsync().ConfigureAwait(false);
         try
         {
             // A zero-byte read: waits for a record without a buffer of ours (and SslStream rents its own only then).
@@ -262,6 +266,7 @@ internal sealed class TlsChannel : IByteChannel
         }
         finally
         {
+            _gate.ExitRead();
             if (array is not null)
             {
                 ArrayPool<byte>.Shared.Return(array);

@@ -64,13 +64,14 @@ internal static class TlsUpgrade
             try
             {
                 var plain = core.Channel;
-                var ssl = new SslStream(new ChannelStream(plain, prefix), leaveInnerStreamOpen: false);
+                var stream = new ChannelStream(plain, prefix);
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
                 var span = Tracing.StartTlsHandshake(connection, isServer: connection.Options is ServerOptions);
                 try
                 {
                     await HandshakeAsync(connection, ssl, authenticate, handshakeTimeout, cancellationToken).ConfigureAwait(false);
                     var options = connection.Options;
-                    core.ReplaceChannel(new TlsChannel(plain, ssl, describe(ssl), options.Scheduler, options.CloseTimeout));
+                    core.ReplaceChannel(new TlsChannel(plain, ssl, stream.Gate, describe(ssl), options.Scheduler, options.CloseTimeout));
                     Tracing.TlsHandshakeEnded(span, connection, null);
                 }
                 catch (Exception error)
