@@ -30,8 +30,10 @@ internal sealed class SocketReadiness
     private readonly EventLoop _loop;
     private readonly long _id;
     private readonly Waiter _inline = new(inline: true); // the push reader's, reused
-    private readonly Waiter _dispatched = new(inline: false); // any other waiter's, reused while free
-    private readonly List<Waiter> _armedOthers = []; // dispatched waiters waiting now (locked on itself)
+    // Any other waiter's, reused while free, and the dispatched waiters waiting now (locked on itself): both made on first
+    // use, since an idle connection served by a push reader never has such a waiter (idle memory is per connection).
+    private Waiter? _dispatched;
+    private List<Waiter>? _armedOthers;
     private int _armedOthersCount;
     private long _edges;
     private long _drained;
@@ -82,13 +84,15 @@ internal sealed class SocketReadiness
             return wait;
         }
 
-        var waiter = _dispatched.TryAcquire() ? _dispatched : Waiter.CreateAcquired();
+        var reusable = LazyInitializer.EnsureInitialized(ref _dispatched, static () => new Waiter(inline: false));
+        var armedOthers = LazyInitializer.EnsureInitialized(ref _armedOthers, static () => []);
+        var waiter = reusable.TryAcquire() ? reusable : Waiter.CreateAcquired();
         var dispatched = waiter.Arm(cancellationToken);
         waiter.ListedIn = this;
-        lock (_armedOthers)
+        lock (armedOthers)
         {
-            _armedOthers.Add(waiter);
-            Interlocked.Exchange(ref _armedOthersCount, _armedOthers.Count);
+            armedOthers.Add(waiter);
+            Interlocked.Exchange(ref _armedOthersCount, armedOthers.Count);
         }
 
         if (IsReady)
@@ -134,7 +138,7 @@ internal sealed class SocketReadiness
     {
         if (Volatile.Read(ref _armedOthersCount) != 0)
         {
-            lock (_armedOthers)
+            lock (_armedOthers!)
             {
                 foreach (var waiter in _armedOthers)
                 {
@@ -153,7 +157,7 @@ internal sealed class SocketReadiness
     {
         if (Volatile.Read(ref _armedOthersCount) != 0)
         {
-            lock (_armedOthers)
+            lock (_armedOthers!)
             {
                 _armedOthers.Remove(waiter);
                 Interlocked.Exchange(ref _armedOthersCount, _armedOthers.Count);
