@@ -98,6 +98,35 @@ public class InMemoryConnectionTests
     }
 
     [Test]
+    public async Task SendsQueuedBeforeTheReaderAsks_AreReceivedOneEach_InTheSendersOwnArrays()
+    {
+        await using var pair = InMemoryConnection.CreatePair();
+        var (client, server) = pair;
+        foreach (var text in new[] { "first", "second", "third" })
+        {
+            client.Writer.Write(Loopback.Bytes(text));
+            await client.Writer.DrainAsync().Within(); // one send each, all queued before the reader asks
+        }
+
+        client.Writer.WriteEof();
+        using var timeout = new CancellationTokenSource(Loopback.Timeout);
+        var chunks = new List<ReadOnlyMemory<byte>>();
+        await foreach (var chunk in server.Reader.ReadChunksAsync(timeout.Token))
+        {
+            chunks.Add(chunk);
+        }
+
+        // A receive takes one send, as a socket's takes at most a buffer's worth, so the reader adopts each send's array;
+        // taking all three at once copied the second and third into a fresh buffer behind the first.
+        Assert.That(chunks.Select(static c => Loopback.Text(c)), Is.EqualTo(new[] { "first", "second", "third" }));
+        foreach (var chunk in chunks)
+        {
+            Assert.That(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(chunk, out var segment), Is.True);
+            Assert.That((segment.Offset, segment.Array!.Length), Is.EqualTo((0, chunk.Length)), "the send's own array, not a copy");
+        }
+    }
+
+    [Test]
     public async Task PeerNotReading_WriterPausesAboveHighWater_DrainWaitsUntilPeerReads()
     {
         var options = new ConnectionOptions { HighWaterMark = 64, LowWaterMark = 32 };

@@ -34,15 +34,21 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
     private InlineWait? _inlineWaiter; // scripted pipes only: the receiver's wait, completed on the feeding thread
     private readonly IWorkQueue? _workQueue = asyncContinuations ? WorkQueue.Ambient : null; // a simulation's, if made in one
 
-    /// <summary>Takes everything queued into <paramref name="buffer"/>: the byte count, 0 at the end, -1 for "wait".</summary>
+    /// <summary>Takes the oldest queued send into <paramref name="buffer"/>: the byte count, 0 at the end, -1 for "wait".</summary>
+    /// <remarks>
+    /// One send per call, as a socket's receive returns at most a buffer's worth: the reader adopts each send's array
+    /// without a copy whenever it has consumed what came before (<see cref="ReadBuffer.AppendOwned"/>), where taking
+    /// every queued send at once would copy all but the first into one contiguous buffer. A waiting sender is woken
+    /// once half the capacity is free, not after every receive, so a full pipe does not hand over per send.
+    /// </remarks>
     /// <exception cref="IOException">The sender reset the connection and every byte before the reset was taken.</exception>
     public int TryReceive(ref ReadBuffer buffer)
     {
         TaskCompletionSource? space;
-        int total = 0;
+        byte[]? chunk;
         lock (_lock)
         {
-            if (_chunks.Count == 0)
+            if (!_chunks.TryDequeue(out chunk))
             {
                 if (_reset is not null)
                 {
@@ -52,18 +58,13 @@ internal sealed class InMemoryPipe(int capacity, bool asyncContinuations)
                 return _eof || _dropped ? 0 : -1;
             }
 
-            while (_chunks.TryDequeue(out var chunk))
-            {
-                buffer.AppendOwned(chunk);
-                total += chunk.Length;
-            }
-
-            _queued = 0;
-            space = Take(ref _spaceWaiter);
+            buffer.AppendOwned(chunk);
+            _queued -= chunk.Length;
+            space = _queued <= capacity / 2 ? Take(ref _spaceWaiter) : null;
         }
 
         WorkQueue.Set(space);
-        return total;
+        return chunk.Length;
     }
 
     /// <summary>Completes when <see cref="TryReceive"/> has something to report (bytes, the end, an error).</summary>
