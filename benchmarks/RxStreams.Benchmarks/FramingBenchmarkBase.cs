@@ -196,6 +196,46 @@ public abstract class FramingBenchmarkBase
         return bytes;
     }
 
+    /// <summary>
+    /// <see cref="RunConnectionPush"/> with the whole input queued in the pair before the operator subscribes: the
+    /// framing over a connection's reader without the writer's thread racing it (both variants pay the same writes).
+    /// </summary>
+    private protected long RunQueuedConnectionPush(Func<ConnectionReader, IObservable<ReadOnlyMemory<byte>>> frame)
+    {
+        var pair = QueuedPair();
+        var observer = new CompletionObserver();
+        using (frame(pair.Server.Reader).Subscribe(observer))
+        {
+            observer.Done.Wait();
+        }
+
+        pair.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return observer.Counter.Frames == Frames ? observer.Counter.Bytes : -1;
+    }
+
+    /// <summary><see cref="RunConnectionPull"/> with the whole input queued first, as <see cref="RunQueuedConnectionPush"/>.</summary>
+    private protected long RunQueuedConnectionPull(Func<ConnectionReader, IAsyncEnumerable<ReadOnlyMemory<byte>>> frame)
+    {
+        var pair = QueuedPair();
+        long bytes = Task.Run(() => RunPullAsync(frame(pair.Server.Reader))).GetAwaiter().GetResult();
+        pair.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return bytes;
+    }
+
+    private ConnectionPair QueuedPair()
+    {
+        var pair = InMemoryConnection.CreatePair(transferCapacity: Input.Length);
+        foreach (var chunk in Chunks)
+        {
+            // A chunk per send, as WriteAllAsync sends them (one large send would be one array on the large-object heap).
+            pair.Client.Writer.Write(chunk.Span);
+            pair.Client.Writer.DrainAsync().AsTask().GetAwaiter().GetResult();
+        }
+
+        pair.Client.Writer.WriteEof();
+        return pair;
+    }
+
     private static async Task<long> RunPullAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> framed)
     {
         long frames = 0, bytes = 0;

@@ -30,6 +30,8 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
         Check(nameof(PullReadLines), PullReadLines());
+        Check(nameof(PushConnectionQueued), PushConnectionQueued());
+        Check(nameof(PullConnectionQueued), PullConnectionQueued());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -54,6 +56,12 @@ public class LineFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnectionQueued() => RunQueuedConnectionPush(static reader => reader.Lines());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnectionQueued() => RunQueuedConnectionPull(static reader => reader.ReadChunksAsync().Lines());
 
     /// <summary>asyncio's <c>async for line in reader</c>: one <c>ReadLineAsync</c> per line (the reader is free between lines).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using RxStreams.Internal;
@@ -38,12 +39,16 @@ public sealed partial class ConnectionReader
     /// </remarks>
     private sealed class FrameEnumerator<TFrame> : IAsyncEnumerator<TFrame>
     {
-        /// <summary>Frames decoded per loop: enough to amortise the loop, few enough to keep the frame timeout's view current.</summary>
-        private const int AheadCapacity = 32;
+        /// <summary>
+        /// Frames decoded per loop: a batch boundary costs a call out of the inlined <see cref="MoveNextAsync"/> and a
+        /// driver loop, and 128 measured 1-2 ns a frame faster than 32 on 16-byte lines.
+        /// </summary>
+        private const int AheadCapacity = 128;
 
         private readonly ConnectionReader _reader;
-        private readonly TFrame[]? _ahead; // frames decoded before they were asked for; null: one at a time
-        private readonly int[]? _bytesLeftAfter; // bytes buffered after each of them, to put back those never taken
+        private readonly bool _decodesAhead; // the decoder's frames depend on the bytes alone (built-in decoders)
+        private TFrame[]? _ahead; // frames decoded before they were asked for; rented while there are any, not while waiting
+        private int[]? _bytesLeftAfter; // bytes buffered after each of them, to put back those never taken
         private int _aheadIndex;
         private int _aheadCount;
         private int _bytesLeftBefore; // bytes buffered before the first of them
@@ -60,11 +65,7 @@ public sealed partial class ConnectionReader
         {
             _reader = reader;
             _driver = new FrameDriver<TFrame>(decoder, reader.Watchdog);
-            if (decoder.DecodesAhead)
-            {
-                _ahead = new TFrame[AheadCapacity];
-                _bytesLeftAfter = new int[AheadCapacity];
-            }
+            _decodesAhead = decoder.DecodesAhead;
 
             if (sourceToken.CanBeCanceled && enumerationToken.CanBeCanceled)
             {
@@ -174,6 +175,8 @@ public sealed partial class ConnectionReader
                         writer.FlushNow(); // request/response in pull style: what was written leaves before we wait
                     }
 
+                    ReturnAheadArrays(); // every frame decoded ahead was handed out: a waiting consumer holds none
+
                     try
                     {
                         await reader._source.WaitAsync(_cancellationToken).ConfigureAwait(false);
@@ -207,9 +210,15 @@ public sealed partial class ConnectionReader
         /// <returns><see langword="false"/> when the decoder needs more bytes.</returns>
         private bool TryDecode(ref ReadBuffer buffer)
         {
-            if (_ahead is null)
+            if (!_decodesAhead)
             {
                 return _driver.TryNext(ref buffer, out _current);
+            }
+
+            if (_ahead is null)
+            {
+                _ahead = ArrayPool<TFrame>.Shared.Rent(AheadCapacity);
+                _bytesLeftAfter = ArrayPool<int>.Shared.Rent(AheadCapacity);
             }
 
             if (_aheadError is { } pending)
@@ -219,7 +228,7 @@ public sealed partial class ConnectionReader
             }
 
             _bytesLeftBefore = buffer.Length;
-            _aheadCount = _driver.DecodeAhead(ref buffer, _ahead, _bytesLeftAfter!, out var error);
+            _aheadCount = _driver.DecodeAhead(ref buffer, _ahead.AsSpan(0, AheadCapacity), _bytesLeftAfter.AsSpan(0, AheadCapacity), out var error);
             _aheadIndex = 0;
             if (error is not null)
             {
@@ -236,6 +245,19 @@ public sealed partial class ConnectionReader
             return true;
         }
 
+        /// <summary>Gives the batch arrays back to the pool (the frames cleared, so the pool keeps no slice alive).</summary>
+        private void ReturnAheadArrays()
+        {
+            if (_ahead is { } ahead)
+            {
+                _ahead = null;
+                _aheadIndex = _aheadCount = 0;
+                ArrayPool<TFrame>.Shared.Return(ahead, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<TFrame>());
+                ArrayPool<int>.Shared.Return(_bytesLeftAfter!);
+                _bytesLeftAfter = null;
+            }
+        }
+
         /// <summary>No more frames: puts back frames decoded ahead but never taken, and gives the reader back (once).</summary>
         private void Finish()
         {
@@ -245,9 +267,9 @@ public sealed partial class ConnectionReader
                 // Nothing was received since that batch (receives wait until it is handed out), so its bytes are in place.
                 int bytesLeftAtLastTaken = _aheadIndex == 0 ? _bytesLeftBefore : _bytesLeftAfter![_aheadIndex - 1];
                 _reader._buffer.Unconsume(bytesLeftAtLastTaken - _reader._buffer.Length);
-                Array.Clear(_ahead!);
             }
 
+            ReturnAheadArrays();
             _aheadIndex = _aheadCount = 0;
             _aheadError = null;
             if (_acquired)

@@ -133,6 +133,51 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
         return DecodeStatus.NeedMoreData;
     }
 
+    /// <summary>
+    /// Lines (one single-byte separator) within the limit, found with one vectorised search each and no per-frame call:
+    /// the run that pull framing decodes ahead. Stops before a frame over the limit, leaving it to <see cref="Decode"/>;
+    /// after the last separator, remembers how far the tail was searched, as <see cref="Decode"/> would, unless that
+    /// passes the limit (then <see cref="Decode"/> searches the tail again and reports the overrun).
+    /// </summary>
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    {
+        if (_state != State.Scanning || _offset != 0 || _maxLength != 1 || _separators.Length != 1)
+        {
+            return 0;
+        }
+
+        byte separator = _separators[0][0];
+        var span = buffer.Span;
+        int start = 0;
+        int count = 0;
+        while (count < frames.Length)
+        {
+            int index = span[start..].IndexOf(separator);
+            if (index < 0)
+            {
+                int tail = span.Length - start;
+                if (tail <= _limit)
+                {
+                    _offset = tail; // searched already: Decode resumes after it
+                }
+
+                break;
+            }
+
+            if (index > _limit)
+            {
+                break;
+            }
+
+            int end = start + index + 1;
+            frames[count] = buffer[start..end];
+            ends[count++] = end;
+            start = end;
+        }
+
+        return count;
+    }
+
     public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         _offset = 0;

@@ -45,6 +45,18 @@ internal abstract class FrameDecoder<TFrame>
     /// <returns><see cref="DecodeStatus.NeedMoreData"/>, <see cref="DecodeStatus.Frame"/>, <see cref="DecodeStatus.Skipped"/> or <see cref="DecodeStatus.Overrun"/>.</returns>
     public abstract DecodeStatus Decode(ReadOnlyMemory<byte> buffer, out TFrame frame, out int consumed);
 
+    /// <summary>
+    /// Decodes a run of plain frames from the start of <paramref name="buffer"/> in one loop, for a consumer that takes
+    /// frames decoded ahead (pull framing): frames that are neither dropped, over the limit nor cut short, stopping before
+    /// anything else, which the caller then decodes with <see cref="Decode"/>. The run consumes nothing itself: the caller
+    /// consumes through the last end, and the decoder's state refers to the buffer's start after that.
+    /// </summary>
+    /// <param name="buffer">Every byte received and not yet consumed.</param>
+    /// <param name="frames">Where the run's frames go; its length bounds the run.</param>
+    /// <param name="ends">Each frame's end, as an offset from the start of <paramref name="buffer"/>.</param>
+    /// <returns>How many frames were decoded; 0 (the default) when the decoder has no run to offer.</returns>
+    public virtual int DecodeRun(ReadOnlyMemory<byte> buffer, Span<TFrame> frames, Span<int> ends) => 0;
+
     /// <summary>Decodes the bytes left at the end of the input, once <see cref="Decode"/> needs more; called again after a frame.</summary>
     /// <param name="buffer">The bytes left; may be empty.</param>
     /// <param name="frame">A last frame, with <see cref="DecodeStatus.Frame"/>.</param>

@@ -90,26 +90,48 @@ internal struct FrameDriver<TFrame>
     /// be put back (<see cref="ReadBuffer.Unconsume"/>). Only for decoders that <see cref="FrameDecoder{TFrame}.DecodesAhead"/>.
     /// </summary>
     /// <returns>How many frames were decoded; 0 when the decoder needs more bytes (or failed at once).</returns>
-    public readonly int DecodeAhead(ref ReadBuffer buffer, TFrame[] frames, int[] bytesLeftAfter, out Exception? error)
+    public readonly int DecodeAhead(ref ReadBuffer buffer, Span<TFrame> frames, Span<int> bytesLeftAfter, out Exception? error)
     {
         error = null;
         int count = 0;
-        while (count < frames.Length && buffer.Length > 0)
+        try
         {
-            try
+            while (count < frames.Length && buffer.Length > 0)
             {
-                if (!DecodeNext(ref buffer, out frames[count]))
+                // The decoder's run of plain frames first (no call per frame), then one frame the general way: whatever
+                // stopped the run (a frame cut short, over the limit, or dropped), or the next frame of a decoder
+                // without runs.
+                int run = _decoder.DecodeRun(buffer.Expose(), frames[count..], bytesLeftAfter[count..]);
+                if (run > 0)
+                {
+                    int before = buffer.Length;
+                    int last = count + run;
+                    buffer.Consume(bytesLeftAfter[last - 1]);
+                    for (int i = count; i < last; i++)
+                    {
+                        bytesLeftAfter[i] = before - bytesLeftAfter[i]; // each frame's end, as bytes left after it
+                    }
+
+                    _watchdog?.EndFrame();
+                    count = last;
+                    if (count == frames.Length || buffer.Length == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (!DecodeNext(ref buffer, out var frame))
                 {
                     break;
                 }
-            }
-            catch (Exception decoderError)
-            {
-                error = DecoderFailed(decoderError);
-                break;
-            }
 
-            bytesLeftAfter[count++] = buffer.Length;
+                frames[count] = frame;
+                bytesLeftAfter[count++] = buffer.Length;
+            }
+        }
+        catch (Exception decoderError)
+        {
+            error = DecoderFailed(decoderError);
         }
 
         Metrics.FramesDecoded(count);
