@@ -51,6 +51,8 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(PullOperatorAsOwned), PullOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
+        Check(nameof(PushConnectionQueued), PushConnectionQueued());
+        Check(nameof(PullConnectionQueued), PullConnectionQueued());
         Check(nameof(SpanSlicing), SpanSlicing());
         Check(nameof(StreamReadExactly), StreamReadExactly());
 
@@ -91,6 +93,12 @@ public class LengthPrefixedFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnectionQueued() => RunQueuedConnectionPush(static reader => reader.LengthPrefixed());
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnectionQueued() => RunQueuedConnectionPull(static reader => reader.ReadChunksAsync().LengthPrefixed());
 
     /// <summary>The BCL's way: read the header, then the payload into one reused buffer (so the frame is not owned).</summary>
     [Benchmark(OperationsPerInvoke = Frames)]

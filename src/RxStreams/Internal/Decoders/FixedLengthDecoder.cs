@@ -30,6 +30,24 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : Fram
         return DecodeStatus.NeedMoreData;
     }
 
+    /// <summary>Every whole frame buffered, sliced in one loop: the run that pull framing decodes ahead.</summary>
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    {
+        if (length <= 0)
+        {
+            return 0; // Decode's path reports it
+        }
+
+        int count = Math.Min(frames.Length, buffer.Length / length);
+        for (int i = 0; i < count; i++)
+        {
+            frames[i] = buffer.Slice(i * length, length);
+            ends[i] = (i + 1) * length;
+        }
+
+        return count;
+    }
+
     public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         if (buffer.IsEmpty || !allowShortLast)

@@ -78,6 +78,44 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
         return DecodeStatus.Frame;
     }
 
+    /// <summary>
+    /// Whole frames within the limit, each header read and its payload sliced in one loop with no per-frame call into
+    /// the driver: the run that pull framing decodes ahead. Stops before a header or body not fully buffered, a frame
+    /// over the limit, or a header that is not valid, leaving each to <see cref="Decode"/>, which reads that header again
+    /// and reports it as it always does.
+    /// </summary>
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    {
+        if (_skipRemaining > 0 || _frameLength >= 0)
+        {
+            return 0; // in the middle of a frame: the general path
+        }
+
+        var span = buffer.Span;
+        int start = 0;
+        int count = 0;
+        try
+        {
+            while (count < frames.Length
+                && TryReadHeader(span[start..], out Int128 frameLength, out int payloadStart, out string? tooLong)
+                && tooLong is null
+                && frameLength > 0 // an empty frame breaks the driver's contract: Decode reports it
+                && frameLength <= span.Length - start)
+            {
+                int end = start + (int)frameLength;
+                frames[count] = buffer[(start + payloadStart)..end];
+                ends[count++] = end;
+                start = end;
+            }
+        }
+        catch (InvalidDataException)
+        {
+            // A header that is not valid: the frames before it stand, and Decode meets the same header and throws.
+        }
+
+        return count;
+    }
+
     public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
     {
         frame = default;
