@@ -21,7 +21,8 @@ namespace RxStreams.Benchmarks;
 //   - PushConnection / PullConnection: framing over a connection, an in-memory pair whose other end writes the chunks:
 //     reader.Lines() subscribed vs reader.ReadChunksAsync().Lines() enumerated (and, for lines, PullReadLines:
 //     reader.ReadLinesAsync()); they include the pair and the transfer, so they compare with each other, not with the
-//     rows above;
+//     rows above; PushConnectionQueued / PullConnectionQueued queue the whole input in the pair first, so the reader
+//     never races the writer's thread (both pay the same writes, before the reader starts);
 //   - SpanIndexOf: the floor, a hand-tuned IndexOf loop over each chunk's span with a carry-over buffer for the frame
 //     that straddles two chunks; its frames are transient spans, not owned memory (InMemory/SpanFramer);
 //   - StreamReader / Stream: the BCL's way over a MemoryStream of the same bytes (strings per line; a reused buffer).
