@@ -98,11 +98,16 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
         {
             while (count < frames.Length
                 && TryReadHeader(span[start..], out Int128 frameLength, out int payloadStart, out string? tooLong)
-                && tooLong is null
-                && frameLength > 0 // an empty frame breaks the driver's contract: Decode reports it
-                && frameLength <= span.Length - start)
+                && tooLong is null)
             {
-                int end = start + (int)frameLength;
+                // Within the limit, so it fits an int (as Decode has it): int compares, not Int128's two-word ones.
+                int length = (int)frameLength;
+                if (length <= 0 || length > span.Length - start)
+                {
+                    break; // empty (it breaks the driver's contract, Decode reports it), or not all buffered yet
+                }
+
+                int end = start + length;
                 frames[count] = buffer[(start + payloadStart)..end];
                 ends[count++] = end;
                 start = end;
