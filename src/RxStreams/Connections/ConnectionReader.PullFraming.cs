@@ -30,9 +30,10 @@ public sealed partial class ConnectionReader
     /// DisposeAsync releases the reader if it is still taken; the rest of the input stays for the next consumer.
     /// </code>
     /// <para>
-    /// A built-in decoder decodes ahead: up to <see cref="AheadCapacity"/> buffered frames in one loop (the push path's
-    /// loop), handed out one per <c>MoveNextAsync</c> with nothing but an array read, so a frame costs what push costs plus
-    /// the enumerator protocol. A decoder error found ahead waits behind the frames before it, as push delivers them.
+    /// A built-in decoder decodes ahead: up to <see cref="AheadCapacity"/> buffered frames in one loop (its run of plain
+    /// frames, <see cref="FrameDecoder{TFrame}.DecodeRun"/>, then the driver's one-frame path for anything else), handed
+    /// out one per <c>MoveNextAsync</c> with nothing but an array read, so a frame costs what push costs plus the
+    /// enumerator protocol. A decoder error found ahead waits behind the frames before it, as push delivers them.
     /// Frames decoded but never taken are put back into the reader's buffer when the enumeration ends early, so the next
     /// consumer reads exactly what this one did not.
     /// </para>

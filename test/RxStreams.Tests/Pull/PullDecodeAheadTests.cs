@@ -19,22 +19,23 @@ public sealed class PullDecodeAheadTests
     [Test]
     public async Task ManyLines_BreakInTheSecondBatch_TheNextReadsStartAtTheFirstLineNotTaken()
     {
-        var text = string.Concat(Enumerable.Range(0, 100).Select(static i => $"line {i}\n"));
+        const int LineCount = 300; // more than two batches of 128 (FrameEnumerator.AheadCapacity)
+        var text = string.Concat(Enumerable.Range(0, LineCount).Select(static i => $"line {i}\n"));
         var reader = FedReader([B(text)]); // one chunk: every line is buffered at once, and more than one batch is decoded
 
         var taken = new List<string>();
         await foreach (var line in reader.ReadChunksAsync().Lines())
         {
             taken.Add(S(line));
-            if (taken.Count == 40)
+            if (taken.Count == 140)
             {
                 break;
             }
         }
 
-        Assert.That(await reader.ReadLineTextAsync().Within(), Is.EqualTo("line 40"));
+        Assert.That(await reader.ReadLineTextAsync().Within(), Is.EqualTo("line 140"));
         var rest = await reader.ReadChunksAsync().Lines().Select(S).ToListAsync().AsTask().Within();
-        Assert.That(taken.Concat(["line 40\n"]).Concat(rest), Is.EqualTo(Enumerable.Range(0, 100).Select(static i => $"line {i}\n")));
+        Assert.That(taken.Concat(["line 140\n"]).Concat(rest), Is.EqualTo(Enumerable.Range(0, LineCount).Select(static i => $"line {i}\n")));
     }
 
     [Test]
