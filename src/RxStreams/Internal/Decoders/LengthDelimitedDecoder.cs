@@ -26,6 +26,9 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
     private int _frameLength = -1; // Body when >= 0
     private Int128 _skipRemaining; // Skip when > 0
 
+    /// <summary>Whether the next byte is a header's first (not inside a frame's body, nor a frame being skipped).</summary>
+    protected bool IsBetweenFrames => _skipRemaining == 0 && _frameLength < 0;
+
     public override long? ExpectedFrameLength => _frameLength >= 0 ? _frameLength : null;
 
     /// <summary>Reads the header at the start of <paramref name="span"/>.</summary>
@@ -86,7 +89,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
     /// </summary>
     public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
     {
-        if (_skipRemaining > 0 || _frameLength >= 0)
+        if (!IsBetweenFrames)
         {
             return 0; // in the middle of a frame: the general path
         }
