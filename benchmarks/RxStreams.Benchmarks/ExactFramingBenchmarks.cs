@@ -24,6 +24,8 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
         Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
+        Check(nameof(PushConnection), PushConnection());
+        Check(nameof(PullConnection), PullConnection());
         Check(nameof(SpanSlicing), SpanSlicing());
         Check(nameof(StreamReadExactly), StreamReadExactly());
     }
@@ -32,6 +34,12 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
     public long SequenceReader() => RunFramer(new ExactRule(FrameSize));
 
     /// <summary>The floor: slice each chunk's span, carry the straddling frame over.</summary>
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnection() => RunConnectionPush(reader => reader.Exactly(FrameSize));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnection() => RunConnectionPull(reader => reader.ReadChunksAsync().Exactly(FrameSize));
+
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanSlicing()
     {

@@ -24,12 +24,20 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(RxOperator), RxOperator());
         Check(nameof(RxOperatorOwned), RxOperatorOwned());
         Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
+        Check(nameof(PushConnection), PushConnection());
+        Check(nameof(PullConnection), PullConnection());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
     public long SequenceReader() => RunFramer(new SeparatorRule(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnection() => RunConnectionPush(static reader => reader.Until(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Until(CrLf));
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanIndexOf() => RunSpanFramer(CrLf);

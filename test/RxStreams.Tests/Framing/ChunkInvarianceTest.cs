@@ -165,9 +165,11 @@ public class ChunkInvarianceTest
         yield return ($"owned-separate[{string.Join(",", ownedCuts)}]", Run(c.Op, new OwnedChunkSource(input, ownedCuts, contiguous: false), static () => { }));
 
         yield return ("pull-one-chunk", RunPull(c.Pull, AsyncChunks(Cut(input, []))));
-        foreach (var (name, source) in PullSources(input, RandomCuts(random, input.Length)))
+        foreach (var (name, source, owner) in PullSources(input, RandomCuts(random, input.Length)))
         {
-            yield return (name, RunPull(c.Pull, source));
+            var outcome = RunPull(c.Pull, source);
+            owner?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            yield return (name, outcome);
         }
 
         yield return ("pull-bytewise", RunPull(c.Pull, AsyncChunks(Cut(input, bytewise))));

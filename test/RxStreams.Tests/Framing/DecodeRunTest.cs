@@ -22,6 +22,8 @@ public class DecodeRunTest
     {
         string[] payloads = ["", "a", "bc", "def", "ghij", "klmnopqrstu"];
         yield return ("Lines", BuiltInDecoders.Lines(100, OverflowPolicy.Fail), string.Concat(payloads.Select(static p => p + "\n")) + "partial");
+        yield return ("Until(\\r\\n)", BuiltInDecoders.Until(B("\r\n"), 100, OverflowPolicy.Fail), string.Concat(payloads.Select(static p => p + "\r\n")) + "partial\r");
+        yield return ("Until(aba), self-overlapping", BuiltInDecoders.Until(B("aba"), 100, OverflowPolicy.Fail), "xababa" + "aba" + "cabab" + "ab");
         yield return ("Exactly(3)", BuiltInDecoders.Exactly(3), "abcdefghi" + "jk");
         yield return ("LengthPrefixed (4-byte big-endian)", BuiltInDecoders.LengthPrefixed(null, OverflowPolicy.Fail), Frames(payloads, LengthPrefixedTest.Frame) + "\0\0");
 
@@ -64,6 +66,49 @@ public class DecodeRunTest
         var ends = new int[2];
 
         Assert.That(create().DecodeRun(B(input), frames, ends), Is.EqualTo(2));
+    }
+
+    [TestCase("\n", "ab\n", "cd", "\nef")]
+    [TestCase("\r\n", "ab\r\n", "cd\r", "\nef")]
+    [TestCase("aba", "xaba", "cdab", "aef")]
+    public void ARunEndingInPartOfASeparator_DecodeResumesWhereTheSeparatorCanStillStart(string separator, string frame, string tail, string rest)
+    {
+        // The run searched the tail; the driver consumes the run's frame, and Decode goes on when the rest arrives.
+        var decoder = BuiltInDecoders.Until(B(separator), 100, OverflowPolicy.Fail)();
+
+        int run = decoder.DecodeRun(B(frame + tail), new ReadOnlyMemory<byte>[Capacity], new int[Capacity]);
+        var status = decoder.Decode(B(tail + rest), out var next, out int consumed);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run, Is.EqualTo(1));
+            Assert.That(status, Is.EqualTo(DecodeStatus.Frame));
+            Assert.That(S(next), Is.EqualTo(tail + rest[..(rest.IndexOf(separator[^1]) + 1)]));
+            Assert.That(consumed, Is.EqualTo(next.Length));
+        });
+    }
+
+    [Test]
+    public void SeveralSeparators_HaveNoRun_TheGeneralPathDecodesThem()
+    {
+        var decoder = BuiltInDecoders.Until([B("\r\n"), B("\n")], 100, OverflowPolicy.Fail)();
+
+        Assert.That(decoder.DecodeRun(B("a\nb\r\n"), new ReadOnlyMemory<byte>[Capacity], new int[Capacity]), Is.Zero);
+    }
+
+    [Test]
+    public void Separator_StopsBeforeAFrameOverTheLimit_AndDecodeReportsIt()
+    {
+        var decoder = BuiltInDecoders.Until(B("\r\n"), 3, OverflowPolicy.Fail)();
+        var buffer = B("abc\r\n" + "abcd\r\n");
+
+        int run = decoder.DecodeRun(buffer, new ReadOnlyMemory<byte>[Capacity], new int[Capacity]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(run, Is.EqualTo(1));
+            Assert.That(() => decoder.Decode(buffer[5..], out _, out _), Throws.TypeOf<LimitOverrunException>());
+        });
     }
 
     [Test]

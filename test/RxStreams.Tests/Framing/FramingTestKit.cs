@@ -140,13 +140,33 @@ internal static partial class FramingTestKit
         return new Outcome(frames, completed, error);
     }
 
-    /// <summary>The pull sources for one cut of the input: copied, owned, and a connection's reader.</summary>
-    public static IEnumerable<(string Name, IAsyncEnumerable<ReadOnlyMemory<byte>> Source)> PullSources(byte[] input, IReadOnlyList<int> cuts)
+    /// <summary>
+    /// The pull sources for one cut of the input: copied, owned, a fed reader (asyncio's <c>feed_data</c>: everything fed
+    /// is received at once), and the reader of an in-memory connection that receives one chunk per receive, as a socket
+    /// would, so that a decode-ahead run meets the chunk boundaries. Dispose each owner after its source is read.
+    /// </summary>
+    public static IEnumerable<(string Name, IAsyncEnumerable<ReadOnlyMemory<byte>> Source, IAsyncDisposable? Owner)> PullSources(byte[] input, IReadOnlyList<int> cuts)
     {
         var show = $"[{string.Join(",", cuts)}]";
-        yield return ($"pull{show}", AsyncChunks(Slices(input, cuts, fresh: true)));
-        yield return ($"pull-owned{show}", new OwnedAsyncChunks(Slices(input, cuts, fresh: false)));
-        yield return ($"pull-connection{show}", FedReader(Slices(input, cuts, fresh: true)).ReadChunksAsync());
+        yield return ($"pull{show}", AsyncChunks(Slices(input, cuts, fresh: true)), null);
+        yield return ($"pull-owned{show}", new OwnedAsyncChunks(Slices(input, cuts, fresh: false)), null);
+        yield return ($"pull-connection{show}", FedReader(Slices(input, cuts, fresh: true)).ReadChunksAsync(), null);
+        var pair = QueuedPair(Slices(input, cuts, fresh: false));
+        yield return ($"pull-pair{show}", pair.Server.Reader.ReadChunksAsync(), pair);
+    }
+
+    /// <summary>An in-memory pair with each chunk queued as one send from the client, then the client's end.</summary>
+    public static ConnectionPair QueuedPair(IReadOnlyList<ReadOnlyMemory<byte>> chunks)
+    {
+        var pair = InMemoryConnection.CreatePair(transferCapacity: Math.Max(1, chunks.Sum(static c => c.Length)));
+        foreach (var chunk in chunks)
+        {
+            pair.Client.Writer.Write(chunk.Span);
+            pair.Client.Writer.DrainAsync().AsTask().GetAwaiter().GetResult(); // one send each
+        }
+
+        pair.Client.Writer.WriteEof();
+        return pair;
     }
 
     /// <summary>A plain async sequence of the chunks, whose memory the operators must copy.</summary>

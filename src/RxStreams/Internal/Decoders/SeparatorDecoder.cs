@@ -134,48 +134,84 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     }
 
     /// <summary>
-    /// Lines (one single-byte separator) within the limit, found with one vectorised search each and no per-frame call:
-    /// the run that pull framing decodes ahead. Stops before a frame over the limit, leaving it to <see cref="Decode"/>;
-    /// after the last separator, remembers how far the tail was searched, as <see cref="Decode"/> would, unless that
-    /// passes the limit (then <see cref="Decode"/> searches the tail again and reports the overrun).
+    /// Frames of one separator (lines, <c>\r\n</c>, any single separator) within the limit, each found with one
+    /// vectorised search and no per-frame call: the run that pull framing decodes ahead. Stops before a frame over the
+    /// limit, leaving it to <see cref="Decode"/>; after the last separator, remembers how far the tail was searched, as
+    /// <see cref="Decode"/> would, unless that passes the limit (then <see cref="Decode"/> searches the tail again and
+    /// reports the overrun). Several separators (the earliest end wins) take the general path.
     /// </summary>
     public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
     {
-        if (_state != State.Scanning || _offset != 0 || _maxLength != 1 || _separators.Length != 1)
+        if (_state != State.Scanning || _offset != 0 || _separators.Length != 1)
         {
             return 0;
         }
 
-        byte separator = _separators[0][0];
+        var separator = _separators[0];
+        int count = separator.Length == 1
+            ? Run<OneByte>(buffer, separator, _limit, frames, ends, out int unmatchedTail)
+            : Run<SeveralBytes>(buffer, separator, _limit, frames, ends, out unmatchedTail);
+        if (unmatchedTail >= 0)
+        {
+            // Where Decode's search resumes, as it computes it; past the limit, Decode searches again and reports it.
+            int resume = Math.Max(0, unmatchedTail + 1 - separator.Length);
+            if (resume <= _limit)
+            {
+                _offset = resume;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// The run's loop. <paramref name="unmatchedTail"/>: when the run ended for want of a separator, the length searched
+    /// after its last frame; otherwise -1.
+    /// </summary>
+    private static int Run<TSearch>(ReadOnlyMemory<byte> buffer, byte[] separator, int limit, Span<ReadOnlyMemory<byte>> frames, Span<int> ends, out int unmatchedTail)
+        where TSearch : struct, ISeparatorSearch
+    {
         var span = buffer.Span;
         int start = 0;
         int count = 0;
+        unmatchedTail = -1;
         while (count < frames.Length)
         {
-            int index = span[start..].IndexOf(separator);
+            int index = TSearch.IndexOf(span[start..], separator);
             if (index < 0)
             {
-                int tail = span.Length - start;
-                if (tail <= _limit)
-                {
-                    _offset = tail; // searched already: Decode resumes after it
-                }
-
+                unmatchedTail = span.Length - start;
                 break;
             }
 
-            if (index > _limit)
+            if (index > limit)
             {
                 break;
             }
 
-            int end = start + index + 1;
+            int end = start + index + separator.Length;
             frames[count] = buffer[start..end];
             ends[count++] = end;
             start = end;
         }
 
         return count;
+    }
+
+    /// <summary>How a run finds its separator, as a type argument: one specialized loop for a single byte, one for more.</summary>
+    private interface ISeparatorSearch
+    {
+        static abstract int IndexOf(ReadOnlySpan<byte> span, byte[] separator);
+    }
+
+    private readonly struct OneByte : ISeparatorSearch
+    {
+        public static int IndexOf(ReadOnlySpan<byte> span, byte[] separator) => span.IndexOf(separator[0]);
+    }
+
+    private readonly struct SeveralBytes : ISeparatorSearch
+    {
+        public static int IndexOf(ReadOnlySpan<byte> span, byte[] separator) => IndexOfMultiByte(span, separator);
     }
 
     public override DecodeStatus DecodeAtEnd(ReadOnlyMemory<byte> buffer, out ReadOnlyMemory<byte> frame, out int consumed)
