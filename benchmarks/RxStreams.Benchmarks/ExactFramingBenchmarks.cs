@@ -26,6 +26,8 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
+        Check(nameof(PushConnectionQueued), PushConnectionQueued());
+        Check(nameof(PullConnectionQueued), PullConnectionQueued());
         Check(nameof(SpanSlicing), SpanSlicing());
         Check(nameof(StreamReadExactly), StreamReadExactly());
     }
@@ -39,6 +41,12 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(reader => reader.ReadChunksAsync().Exactly(FrameSize));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnectionQueued() => RunQueuedConnectionPush(reader => reader.Exactly(FrameSize));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnectionQueued() => RunQueuedConnectionPull(reader => reader.ReadChunksAsync().Exactly(FrameSize));
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanSlicing()

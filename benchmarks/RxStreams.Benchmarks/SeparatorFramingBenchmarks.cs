@@ -26,6 +26,8 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
         Check(nameof(RxOperatorAsOwned), RxOperatorAsOwned());
         Check(nameof(PushConnection), PushConnection());
         Check(nameof(PullConnection), PullConnection());
+        Check(nameof(PushConnectionQueued), PushConnectionQueued());
+        Check(nameof(PullConnectionQueued), PullConnectionQueued());
         Check(nameof(SpanIndexOf), SpanIndexOf());
         Check(nameof(StreamReader), StreamReader());
     }
@@ -38,6 +40,12 @@ public class SeparatorFramingBenchmarks : FramingBenchmarkBase
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnection() => RunConnectionPull(static reader => reader.ReadChunksAsync().Until(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PushConnectionQueued() => RunQueuedConnectionPush(static reader => reader.Until(CrLf));
+
+    [Benchmark(OperationsPerInvoke = Frames)]
+    public long PullConnectionQueued() => RunQueuedConnectionPull(static reader => reader.ReadChunksAsync().Until(CrLf));
 
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanIndexOf() => RunSpanFramer(CrLf);

@@ -7,7 +7,7 @@ namespace RxStreams.Tests.Framing;
 
 /// <summary>
 /// <see cref="FrameDecoder{TFrame}.DecodeRun"/> of each built-in decoder with a run, on a buffer: a run of plain frames
-/// takes every one of them, with the frames and ends that <see cref="FrameDecoder{TFrame}.Decode"/> gives one at a time,
+/// takes every one of them, with the frames (and the bytes left after each) that <see cref="FrameDecoder{TFrame}.Decode"/> gives one at a time,
 /// and stops before anything else.
 /// </summary>
 /// <remarks>
@@ -46,15 +46,15 @@ public class DecodeRunTest
         var buffer = B(input);
         var expected = DecodeOneByOne(create(), buffer);
         var frames = new ReadOnlyMemory<byte>[Capacity];
-        var ends = new int[Capacity];
+        var bytesLeftAfter = new int[Capacity];
 
-        int run = create().DecodeRun(buffer, frames, ends);
+        int run = create().DecodeRun(buffer, frames, bytesLeftAfter);
 
         Assert.Multiple(() =>
         {
             Assert.That(run, Is.EqualTo(expected.Count), "frames in the run");
             Assert.That(frames.Take(run).Select(S), Is.EqualTo(expected.Select(static e => e.Frame)));
-            Assert.That(ends.Take(run), Is.EqualTo(expected.Select(static e => e.End)));
+            Assert.That(bytesLeftAfter.Take(run), Is.EqualTo(expected.Select(e => buffer.Length - e.End)), "bytes left after each frame");
         });
     }
 
@@ -63,9 +63,9 @@ public class DecodeRunTest
     {
         var (_, create, input) = Runs().Single(r => r.Name == name);
         var frames = new ReadOnlyMemory<byte>[2];
-        var ends = new int[2];
+        var bytesLeftAfter = new int[2];
 
-        Assert.That(create().DecodeRun(B(input), frames, ends), Is.EqualTo(2));
+        Assert.That(create().DecodeRun(B(input), frames, bytesLeftAfter), Is.EqualTo(2));
     }
 
     [TestCase("\n", "ab\n", "cd", "\nef")]

@@ -31,7 +31,7 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : Fram
     }
 
     /// <summary>Every whole frame buffered, sliced in one loop: the run that pull framing decodes ahead.</summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
     {
         if (length <= 0)
         {
@@ -42,7 +42,7 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : Fram
         for (int i = 0; i < count; i++)
         {
             frames[i] = buffer.Slice(i * length, length);
-            ends[i] = (i + 1) * length;
+            bytesLeftAfter[i] = buffer.Length - (i + 1) * length;
         }
 
         return count;

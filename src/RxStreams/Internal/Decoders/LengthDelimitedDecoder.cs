@@ -87,7 +87,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
     /// over the limit, or a header that is not valid, leaving each to <see cref="Decode"/>, which reads that header again
     /// and reports it as it always does.
     /// </summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
     {
         if (!IsBetweenFrames)
         {
@@ -112,7 +112,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
 
                 int end = start + length;
                 frames[count] = buffer[(start + payloadStart)..end];
-                ends[count++] = end;
+                bytesLeftAfter[count++] = span.Length - end;
                 start = end;
             }
         }

@@ -97,11 +97,11 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
     /// a plain frame (a header or body not fully buffered, a negative body, a frame over the limit or shorter than the
     /// bytes to strip), and <see cref="TryReadHeader"/> on the general path reports it as it always does.
     /// </summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends)
+    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
     {
         if (_size != sizeof(uint) || !IsBetweenFrames)
         {
-            return base.DecodeRun(buffer, frames, ends);
+            return base.DecodeRun(buffer, frames, bytesLeftAfter);
         }
 
         var run = new RunShape(
@@ -111,17 +111,17 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
             LongestFrame: Math.Min(_maxFrameLength, Array.MaxLength),
             Strip: _strip);
         return _bigEndian
-            ? RunOf4ByteFields<BigEndian>(buffer, frames, ends, run)
-            : RunOf4ByteFields<LittleEndian>(buffer, frames, ends, run);
+            ? RunOf4ByteFields<BigEndian>(buffer, frames, bytesLeftAfter, run)
+            : RunOf4ByteFields<LittleEndian>(buffer, frames, bytesLeftAfter, run);
     }
 
-    private static int RunOf4ByteFields<TByteOrder>(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> ends, RunShape run)
+    private static int RunOf4ByteFields<TByteOrder>(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter, RunShape run)
         where TByteOrder : struct, IByteOrder
     {
         ReadOnlySpan<byte> span = buffer.Span;
         int start = 0;
         int count = 0;
-        int capacity = Math.Min(frames.Length, ends.Length);
+        int capacity = Math.Min(frames.Length, bytesLeftAfter.Length);
         while (count < capacity)
         {
             int available = span.Length - start;
@@ -142,7 +142,7 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
 
             frames[count] = buffer.Slice(start + run.Strip, (int)length - run.Strip);
             start += (int)length;
-            ends[count++] = start;
+            bytesLeftAfter[count++] = span.Length - start;
         }
 
         return count;

@@ -53,9 +53,10 @@ internal abstract class FrameDecoder<TFrame>
     /// </summary>
     /// <param name="buffer">Every byte received and not yet consumed.</param>
     /// <param name="frames">Where the run's frames go; its length bounds the run.</param>
-    /// <param name="ends">Each frame's end, as an offset from the start of <paramref name="buffer"/>.</param>
+    /// <param name="bytesLeftAfter">For each frame, how many of <paramref name="buffer"/>'s bytes follow it (the
+    /// buffer's length less the frame's end): what the caller keeps to put back frames it never hands out.</param>
     /// <returns>How many frames were decoded; 0 (the default) when the decoder has no run to offer.</returns>
-    public virtual int DecodeRun(ReadOnlyMemory<byte> buffer, Span<TFrame> frames, Span<int> ends) => 0;
+    public virtual int DecodeRun(ReadOnlyMemory<byte> buffer, Span<TFrame> frames, Span<int> bytesLeftAfter) => 0;
 
     /// <summary>Decodes the bytes left at the end of the input, once <see cref="Decode"/> needs more; called again after a frame.</summary>
     /// <param name="buffer">The bytes left; may be empty.</param>

@@ -104,16 +104,9 @@ internal struct FrameDriver<TFrame>
                 int run = _decoder.DecodeRun(buffer.Expose(), frames[count..], bytesLeftAfter[count..]);
                 if (run > 0)
                 {
-                    int before = buffer.Length;
-                    int last = count + run;
-                    buffer.Consume(bytesLeftAfter[last - 1]);
-                    for (int i = count; i < last; i++)
-                    {
-                        bytesLeftAfter[i] = before - bytesLeftAfter[i]; // each frame's end, as bytes left after it
-                    }
-
+                    count += run;
+                    buffer.Consume(buffer.Length - bytesLeftAfter[count - 1]);
                     _watchdog?.EndFrame();
-                    count = last;
                     if (count == frames.Length || buffer.Length == 0)
                     {
                         break;
