@@ -49,6 +49,8 @@ public sealed partial class ConnectionReader
         private readonly ConnectionReader _reader;
         private readonly bool _decodesAhead; // the decoder's frames depend on the bytes alone (built-in decoders)
         private TFrame[]? _ahead; // frames decoded before they were asked for; rented while there are any, not while waiting
+        private FrameSlice[]? _aheadSlices; // the same for byte frames, as slices of _aheadArray: no GC write barrier per frame
+        private byte[]? _aheadArray; // the read buffer's array, which every slice of the batch lies in
         private int[]? _bytesLeftAfter; // bytes buffered after each of them, to put back those never taken
         private int _aheadIndex;
         private int _aheadCount;
@@ -82,7 +84,24 @@ public sealed partial class ConnectionReader
         public TFrame Current
         {
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            get => _aheadIndex > 0 ? _ahead![_aheadIndex - 1] : _current; // read in place: no copy, no write barrier
+            get
+            {
+                int index = _aheadIndex - 1;
+                if (index < 0)
+                {
+                    return _current;
+                }
+
+                // Read in place: byte frames are made from their slice here, other frames are stored as they are.
+                if (typeof(TFrame) == typeof(ReadOnlyMemory<byte>))
+                {
+                    var slice = _aheadSlices![index];
+                    var frame = new ReadOnlyMemory<byte>(_aheadArray, slice.Start, slice.Length);
+                    return Unsafe.As<ReadOnlyMemory<byte>, TFrame>(ref frame);
+                }
+
+                return _ahead![index];
+            }
         }
 
         // Small enough to be inlined where the consumer's call is devirtualized: a frame decoded ahead costs an array read.
@@ -216,20 +235,26 @@ public sealed partial class ConnectionReader
                 return _driver.TryNext(ref buffer, out _current);
             }
 
-            if (_ahead is null)
-            {
-                _ahead = ArrayPool<TFrame>.Shared.Rent(AheadCapacity);
-                _bytesLeftAfter = ArrayPool<int>.Shared.Rent(AheadCapacity);
-            }
-
             if (_aheadError is { } pending)
             {
                 _aheadError = null;
                 pending.Throw();
             }
 
+            _bytesLeftAfter ??= ArrayPool<int>.Shared.Rent(AheadCapacity);
             _bytesLeftBefore = buffer.Length;
-            _aheadCount = _driver.DecodeAhead(ref buffer, _ahead.AsSpan(0, AheadCapacity), _bytesLeftAfter.AsSpan(0, AheadCapacity), out var error);
+            Exception? error;
+            if (typeof(TFrame) == typeof(ReadOnlyMemory<byte>))
+            {
+                _aheadSlices ??= ArrayPool<FrameSlice>.Shared.Rent(AheadCapacity);
+                _aheadCount = _driver.DecodeSlicesAhead(ref buffer, _aheadSlices.AsSpan(0, AheadCapacity), _bytesLeftAfter.AsSpan(0, AheadCapacity), out _aheadArray, out error);
+            }
+            else
+            {
+                _ahead ??= ArrayPool<TFrame>.Shared.Rent(AheadCapacity);
+                _aheadCount = _driver.DecodeAhead(ref buffer, _ahead.AsSpan(0, AheadCapacity), _bytesLeftAfter.AsSpan(0, AheadCapacity), out error);
+            }
+
             _aheadIndex = 0;
             if (error is not null)
             {
@@ -246,16 +271,27 @@ public sealed partial class ConnectionReader
             return true;
         }
 
-        /// <summary>Gives the batch arrays back to the pool (the frames cleared, so the pool keeps no slice alive).</summary>
+        /// <summary>Gives the batch arrays back to the pool (frames cleared, so the pool keeps no slice alive).</summary>
         private void ReturnAheadArrays()
         {
+            _aheadIndex = _aheadCount = 0;
+            _aheadArray = null;
             if (_ahead is { } ahead)
             {
                 _ahead = null;
-                _aheadIndex = _aheadCount = 0;
                 ArrayPool<TFrame>.Shared.Return(ahead, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<TFrame>());
-                ArrayPool<int>.Shared.Return(_bytesLeftAfter!);
+            }
+
+            if (_aheadSlices is { } slices)
+            {
+                _aheadSlices = null;
+                ArrayPool<FrameSlice>.Shared.Return(slices);
+            }
+
+            if (_bytesLeftAfter is { } bytesLeftAfter)
+            {
                 _bytesLeftAfter = null;
+                ArrayPool<int>.Shared.Return(bytesLeftAfter);
             }
         }
 

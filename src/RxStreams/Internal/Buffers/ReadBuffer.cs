@@ -65,6 +65,18 @@ internal struct ReadBuffer
     }
 
     /// <summary>
+    /// <see cref="Expose"/> as a span, with the array and the index it starts at: a decode run describes its frames as
+    /// slices of that array (<see cref="FrameSlice"/>). Only while there are bytes (there is an array).
+    /// </summary>
+    public ReadOnlySpan<byte> ExposeInArray(out byte[] array, out int start)
+    {
+        _recyclable = false;
+        array = _array!;
+        start = _start;
+        return new(_array, _start, _end - _start);
+    }
+
+    /// <summary>
     /// The unconsumed bytes, lent to a consumer that copies them before it returns and keeps no reference: the array may
     /// still go back to the pool. Call <see cref="MarkEscaped"/> if the consumer turned out to keep something
     /// (<see cref="ChunkLease"/> does).

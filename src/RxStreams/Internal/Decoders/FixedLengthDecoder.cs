@@ -31,7 +31,7 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : Fram
     }
 
     /// <summary>Every whole frame buffered, sliced in one loop: the run that pull framing decodes ahead.</summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
+    public override int DecodeRun(ReadOnlySpan<byte> buffer, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter)
     {
         if (length <= 0)
         {
@@ -41,7 +41,7 @@ internal sealed class FixedLengthDecoder(int length, bool allowShortLast) : Fram
         int count = Math.Min(frames.Length, buffer.Length / length);
         for (int i = 0; i < count; i++)
         {
-            frames[i] = buffer.Slice(i * length, length);
+            frames[i] = new FrameSlice(bufferStart + i * length, length);
             bytesLeftAfter[i] = buffer.Length - (i + 1) * length;
         }
 

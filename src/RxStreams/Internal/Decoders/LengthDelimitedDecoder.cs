@@ -87,14 +87,14 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
     /// over the limit, or a header that is not valid, leaving each to <see cref="Decode"/>, which reads that header again
     /// and reports it as it always does.
     /// </summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
+    public override int DecodeRun(ReadOnlySpan<byte> buffer, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter)
     {
         if (!IsBetweenFrames)
         {
             return 0; // in the middle of a frame: the general path
         }
 
-        var span = buffer.Span;
+        var span = buffer;
         int start = 0;
         int count = 0;
         try
@@ -111,7 +111,7 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
                 }
 
                 int end = start + length;
-                frames[count] = buffer[(start + payloadStart)..end];
+                frames[count] = new FrameSlice(bufferStart + start + payloadStart, end - start - payloadStart);
                 bytesLeftAfter[count++] = span.Length - end;
                 start = end;
             }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using RxStreams.Framing;
+using RxStreams.Internal;
 
 namespace RxStreams.Decoders;
 
@@ -97,11 +98,11 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
     /// a plain frame (a header or body not fully buffered, a negative body, a frame over the limit or shorter than the
     /// bytes to strip), and <see cref="TryReadHeader"/> on the general path reports it as it always does.
     /// </summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
+    public override int DecodeRun(ReadOnlySpan<byte> buffer, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter)
     {
         if (_size != sizeof(uint) || !IsBetweenFrames)
         {
-            return base.DecodeRun(buffer, frames, bytesLeftAfter);
+            return base.DecodeRun(buffer, bufferStart, frames, bytesLeftAfter);
         }
 
         var run = new RunShape(
@@ -111,14 +112,13 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
             LongestFrame: Math.Min(_maxFrameLength, Array.MaxLength),
             Strip: _strip);
         return _bigEndian
-            ? RunOf4ByteFields<BigEndian>(buffer, frames, bytesLeftAfter, run)
-            : RunOf4ByteFields<LittleEndian>(buffer, frames, bytesLeftAfter, run);
+            ? RunOf4ByteFields<BigEndian>(buffer, bufferStart, frames, bytesLeftAfter, run)
+            : RunOf4ByteFields<LittleEndian>(buffer, bufferStart, frames, bytesLeftAfter, run);
     }
 
-    private static int RunOf4ByteFields<TByteOrder>(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter, RunShape run)
+    private static int RunOf4ByteFields<TByteOrder>(ReadOnlySpan<byte> span, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter, RunShape run)
         where TByteOrder : struct, IByteOrder
     {
-        ReadOnlySpan<byte> span = buffer.Span;
         int start = 0;
         int count = 0;
         int capacity = Math.Min(frames.Length, bytesLeftAfter.Length);
@@ -140,7 +140,7 @@ internal sealed class LengthFieldDecoder : LengthDelimitedDecoder
                 break;
             }
 
-            frames[count] = buffer.Slice(start + run.Strip, (int)length - run.Strip);
+            frames[count] = new FrameSlice(bufferStart + start + run.Strip, (int)length - run.Strip);
             start += (int)length;
             bytesLeftAfter[count++] = span.Length - start;
         }

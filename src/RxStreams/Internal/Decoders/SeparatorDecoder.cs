@@ -140,7 +140,7 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     /// <see cref="Decode"/> would, unless that passes the limit (then <see cref="Decode"/> searches the tail again and
     /// reports the overrun). Several separators (the earliest end wins) take the general path.
     /// </summary>
-    public override int DecodeRun(ReadOnlyMemory<byte> buffer, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter)
+    public override int DecodeRun(ReadOnlySpan<byte> buffer, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter)
     {
         if (_state != State.Scanning || _offset != 0 || _separators.Length != 1)
         {
@@ -149,8 +149,8 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
 
         var separator = _separators[0];
         int count = separator.Length == 1
-            ? Run<OneByte>(buffer, separator, _limit, frames, bytesLeftAfter, out int unmatchedTail)
-            : Run<SeveralBytes>(buffer, separator, _limit, frames, bytesLeftAfter, out unmatchedTail);
+            ? Run<OneByte>(buffer, bufferStart, separator, _limit, frames, bytesLeftAfter, out int unmatchedTail)
+            : Run<SeveralBytes>(buffer, bufferStart, separator, _limit, frames, bytesLeftAfter, out unmatchedTail);
         if (unmatchedTail >= 0)
         {
             // Where Decode's search resumes, as it computes it; past the limit, Decode searches again and reports it.
@@ -168,10 +168,9 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
     /// The run's loop. <paramref name="unmatchedTail"/>: when the run ended for want of a separator, the length searched
     /// after its last frame; otherwise -1.
     /// </summary>
-    private static int Run<TSearch>(ReadOnlyMemory<byte> buffer, byte[] separator, int limit, Span<ReadOnlyMemory<byte>> frames, Span<int> bytesLeftAfter, out int unmatchedTail)
+    private static int Run<TSearch>(ReadOnlySpan<byte> span, int bufferStart, byte[] separator, int limit, Span<FrameSlice> frames, Span<int> bytesLeftAfter, out int unmatchedTail)
         where TSearch : struct, ISeparatorSearch
     {
-        var span = buffer.Span;
         int start = 0;
         int count = 0;
         unmatchedTail = -1;
@@ -190,7 +189,7 @@ internal sealed class SeparatorDecoder : FrameDecoder<ReadOnlyMemory<byte>>
             }
 
             int end = start + index + separator.Length;
-            frames[count] = buffer[start..end];
+            frames[count] = new FrameSlice(bufferStart + start, end - start);
             bytesLeftAfter[count++] = span.Length - end;
             start = end;
         }

@@ -52,11 +52,13 @@ internal abstract class FrameDecoder<TFrame>
     /// consumes through the last end, and the decoder's state refers to the buffer's start after that.
     /// </summary>
     /// <param name="buffer">Every byte received and not yet consumed.</param>
-    /// <param name="frames">Where the run's frames go; its length bounds the run.</param>
+    /// <param name="bufferStart">Where <paramref name="buffer"/> starts in the read buffer's array: the frames are
+    /// slices of that array.</param>
+    /// <param name="frames">Where the run's frames go, as slices of the array; its length bounds the run.</param>
     /// <param name="bytesLeftAfter">For each frame, how many of <paramref name="buffer"/>'s bytes follow it (the
     /// buffer's length less the frame's end): what the caller keeps to put back frames it never hands out.</param>
     /// <returns>How many frames were decoded; 0 (the default) when the decoder has no run to offer.</returns>
-    public virtual int DecodeRun(ReadOnlyMemory<byte> buffer, Span<TFrame> frames, Span<int> bytesLeftAfter) => 0;
+    public virtual int DecodeRun(ReadOnlySpan<byte> buffer, int bufferStart, Span<FrameSlice> frames, Span<int> bytesLeftAfter) => 0;
 
     /// <summary>Decodes the bytes left at the end of the input, once <see cref="Decode"/> needs more; called again after a frame.</summary>
     /// <param name="buffer">The bytes left; may be empty.</param>

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace RxStreams.Internal;
 
@@ -87,7 +89,8 @@ internal struct FrameDriver<TFrame>
     /// <summary>
     /// Decodes up to <c>frames.Length</c> buffered frames before a pull consumer asks for them, in one loop as
     /// <see cref="Drain"/> does push, and records the bytes left buffered after each, so that the frames never taken can
-    /// be put back (<see cref="ReadBuffer.Unconsume"/>). Only for decoders that <see cref="FrameDecoder{TFrame}.DecodesAhead"/>.
+    /// be put back (<see cref="ReadBuffer.Unconsume"/>). Only for decoders that <see cref="FrameDecoder{TFrame}.DecodesAhead"/>
+    /// and whose frames are not slices of the buffer (text): those go through <see cref="DecodeSlicesAhead"/>.
     /// </summary>
     /// <returns>How many frames were decoded; 0 when the decoder needs more bytes (or failed at once).</returns>
     public readonly int DecodeAhead(ref ReadBuffer buffer, Span<TFrame> frames, Span<int> bytesLeftAfter, out Exception? error)
@@ -96,12 +99,45 @@ internal struct FrameDriver<TFrame>
         int count = 0;
         try
         {
+            while (count < frames.Length && buffer.Length > 0 && DecodeNext(ref buffer, out var frame))
+            {
+                frames[count] = frame;
+                bytesLeftAfter[count++] = buffer.Length;
+            }
+        }
+        catch (Exception decoderError)
+        {
+            error = DecoderFailed(decoderError);
+        }
+
+        Metrics.FramesDecoded(count);
+        return count;
+    }
+
+    /// <summary>
+    /// <see cref="DecodeAhead"/> for frames that are slices of the buffer (<see cref="ReadOnlyMemory{T}"/> of bytes, from
+    /// the built-in decoders): each frame is recorded as where it lies in the buffer's <paramref name="array"/>, which
+    /// holds no object reference. The decoder's run of plain frames comes first (no call per frame), then one frame the
+    /// general way: whatever stopped the run (a frame cut short, over the limit, or dropped).
+    /// </summary>
+    /// <param name="buffer">The read buffer.</param>
+    /// <param name="frames">Where the frames go.</param>
+    /// <param name="bytesLeftAfter">The bytes buffered after each frame.</param>
+    /// <param name="array">The buffer's array, which every frame is a slice of.</param>
+    /// <param name="error">The decoder's error behind the frames, if it threw.</param>
+    /// <returns>How many frames were decoded; 0 when the decoder needs more bytes (or failed at once).</returns>
+    public readonly int DecodeSlicesAhead(ref ReadBuffer buffer, Span<FrameSlice> frames, Span<int> bytesLeftAfter, out byte[]? array, out Exception? error)
+    {
+        Debug.Assert(typeof(TFrame) == typeof(ReadOnlyMemory<byte>));
+        error = null;
+        array = null;
+        int count = 0;
+        try
+        {
             while (count < frames.Length && buffer.Length > 0)
             {
-                // The decoder's run of plain frames first (no call per frame), then one frame the general way: whatever
-                // stopped the run (a frame cut short, over the limit, or dropped), or the next frame of a decoder
-                // without runs.
-                int run = _decoder.DecodeRun(buffer.Expose(), frames[count..], bytesLeftAfter[count..]);
+                var span = buffer.ExposeInArray(out array, out int start);
+                int run = _decoder.DecodeRun(span, start, frames[count..], bytesLeftAfter[count..]);
                 if (run > 0)
                 {
                     count += run;
@@ -118,7 +154,7 @@ internal struct FrameDriver<TFrame>
                     break;
                 }
 
-                frames[count] = frame;
+                frames[count] = SliceOf(Unsafe.As<TFrame, ReadOnlyMemory<byte>>(ref frame), array);
                 bytesLeftAfter[count++] = buffer.Length;
             }
         }
@@ -129,6 +165,17 @@ internal struct FrameDriver<TFrame>
 
         Metrics.FramesDecoded(count);
         return count;
+    }
+
+    /// <summary>Where <paramref name="frame"/> lies in <paramref name="array"/>: a built-in decoder's frames are slices of the buffer it was given.</summary>
+    private static FrameSlice SliceOf(ReadOnlyMemory<byte> frame, byte[] array)
+    {
+        if (!MemoryMarshal.TryGetArray(frame, out var segment) || !ReferenceEquals(segment.Array, array))
+        {
+            throw new InvalidOperationException("A built-in decoder returned a frame that is not a slice of its buffer.");
+        }
+
+        return new FrameSlice(segment.Offset, segment.Count);
     }
 
     /// <summary>Decodes the next frame buffered (a pull read, one frame at a time).</summary>
