@@ -35,7 +35,6 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
     [Benchmark(Baseline = true, OperationsPerInvoke = Frames)]
     public long SequenceReader() => RunFramer(new ExactRule(FrameSize));
 
-    /// <summary>The floor: slice each chunk's span, carry the straddling frame over.</summary>
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PushConnection() => RunConnectionPush(reader => reader.Exactly(FrameSize));
 
@@ -48,6 +47,7 @@ public class ExactFramingBenchmarks : FramingBenchmarkBase
     [Benchmark(OperationsPerInvoke = Frames)]
     public long PullConnectionQueued() => RunQueuedConnectionPull(reader => reader.ReadChunksAsync().Exactly(FrameSize));
 
+    /// <summary>The floor: slice each chunk's span, carry the straddling frame over.</summary>
     [Benchmark(OperationsPerInvoke = Frames)]
     public long SpanSlicing()
     {

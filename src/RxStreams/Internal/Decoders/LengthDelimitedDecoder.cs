@@ -94,25 +94,24 @@ internal abstract class LengthDelimitedDecoder(OverflowPolicy overflow) : FrameD
             return 0; // in the middle of a frame: the general path
         }
 
-        var span = buffer;
         int start = 0;
         int count = 0;
         try
         {
             while (count < frames.Length
-                && TryReadHeader(span[start..], out Int128 frameLength, out int payloadStart, out string? tooLong)
+                && TryReadHeader(buffer[start..], out Int128 frameLength, out int payloadStart, out string? tooLong)
                 && tooLong is null)
             {
                 // Within the limit, so it fits an int (as Decode has it): int compares, not Int128's two-word ones.
                 int length = (int)frameLength;
-                if (length <= 0 || length > span.Length - start)
+                if (length <= 0 || length > buffer.Length - start)
                 {
                     break; // empty (it breaks the driver's contract, Decode reports it), or not all buffered yet
                 }
 
                 int end = start + length;
                 frames[count] = new FrameSlice(bufferStart + start + payloadStart, end - start - payloadStart);
-                bytesLeftAfter[count++] = span.Length - end;
+                bytesLeftAfter[count++] = buffer.Length - end;
                 start = end;
             }
         }
